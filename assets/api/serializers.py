@@ -1,0 +1,100 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from assets.models import Asset, Team, Visibility
+from assets.tags import normalise_tags
+
+
+class TagsField(serializers.Field):
+    """Accepts a list or comma-separated text; always returns a list."""
+
+    def to_representation(self, value):
+        return list(value)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
+            data = data[0]
+        try:
+            return normalise_tags(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class TeamField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False, **kwargs)
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    team = TeamField()
+    tags = TagsField(required=False)
+    urls = serializers.SerializerMethodField()
+    renditions = serializers.SerializerMethodField()
+    embeddings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id", "uid", "title", "description", "tags", "owner", "team", "visibility",
+            "original_filename", "mime_type", "media_type", "byte_size", "width", "height", "sha256",
+            "status", "error", "exif", "camera_make", "camera_model", "lens", "taken_at",
+            "gps_latitude", "gps_longitude", "orientation", "created_at", "updated_at",
+            "urls", "renditions", "embeddings",
+        ]
+        read_only_fields = [
+            f for f in fields if f not in {"title", "description", "tags", "team", "visibility"}
+        ]
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_urls(self, asset) -> dict:
+        return {
+            "self": self._absolute(reverse("api:asset-detail", args=[asset.pk])),
+            "original": self._absolute(reverse("api:asset-original", args=[asset.pk])),
+        }
+
+    def get_renditions(self, asset) -> dict:
+        return {
+            r.spec: {
+                "url": self._absolute(reverse("api:asset-rendition", args=[asset.pk, r.spec])),
+                "width": r.width,
+                "height": r.height,
+            }
+            for r in asset.renditions.all()
+        }
+
+    def get_embeddings(self, asset) -> dict:
+        # Filled in by the embedding workers (vectors per model kind); empty until they exist.
+        return {}
+
+    def validate(self, attrs):
+        team = attrs.get("team", getattr(self.instance, "team", None))
+        visibility = attrs.get("visibility", getattr(self.instance, "visibility", Visibility.PRIVATE))
+        if visibility == Visibility.TEAM and team is None:
+            raise serializers.ValidationError({"team": "team visibility needs a team"})
+        return attrs
+
+
+class AssetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    title = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = TagsField(required=False, default=list)
+    team = TeamField()
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PRIVATE)
+
+
+class BulkUploadSerializer(AssetUploadSerializer):
+    file = None
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True, use_url=False), min_length=1)
+    title = None
+
+
+class UploadResultSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+
+from assets.storage import original_upload_to, rendition_upload_to
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+    MANAGER = "manager", "Manager"
+
+
+EDIT_ROLES = (Role.EDITOR, Role.MANAGER)
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Private (owner only)"
+    TEAM = "team", "Team"
+    ORGANISATION = "organisation", "Organisation (all staff)"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class AssetQuerySet(models.QuerySet):
+    """The one place that decides who sees and who edits an asset; every path goes through it."""
+
+    def visible_to(self, user) -> AssetQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if not user.is_staff:
+            return self.none()
+        # A subquery rather than a join keeps rows unique without DISTINCT, which search SQL needs.
+        member_teams = Membership.objects.filter(user=user).values("team")
+        return self.filter(
+            Q(owner=user)
+            | Q(visibility=Visibility.ORGANISATION)
+            | Q(visibility=Visibility.TEAM, team__in=member_teams)
+        )
+
+    def editable_by(self, user) -> AssetQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if not user.is_staff:
+            return self.none()
+        editor_teams = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("team")
+        # A private asset is its owner's alone, whatever team it is filed under.
+        shared_with_editor = Q(team__in=editor_teams) & ~Q(visibility=Visibility.PRIVATE)
+        return self.filter(Q(owner=user) | shared_with_editor)
+
+
+class Asset(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
+
+    file = models.FileField(upload_to=original_upload_to, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+    sha256 = models.CharField(max_length=64, db_index=True)
+    mime_type = models.CharField(max_length=64)
+    media_type = models.CharField(max_length=16, default="image")
+    byte_size = models.BigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    exif = models.JSONField(default=dict, blank=True)
+    camera_make = models.CharField(max_length=128, blank=True)
+    camera_model = models.CharField(max_length=128, blank=True)
+    lens = models.CharField(max_length=128, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    gps_latitude = models.FloatField(null=True, blank=True)
+    gps_longitude = models.FloatField(null=True, blank=True)
+    orientation = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    processing_attempts = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Same bytes from the same owner are one asset; the constraint settles upload races.
+            models.UniqueConstraint(fields=["owner", "sha256"], name="unique_owner_content"),
+            models.CheckConstraint(
+                condition=~Q(visibility="team") | Q(team__isnull=False), name="team_visibility_needs_team"
+            ),
+        ]
+        indexes = [GinIndex(fields=["tags"], name="asset_tags_gin")]
+
+    def __str__(self) -> str:
+        return self.title or self.original_filename
+
+    def is_editable_by(self, user) -> bool:
+        return Asset.objects.editable_by(user).filter(pk=self.pk).exists()
+
+
+class Rendition(models.Model):
+    """A derived file (thumbnail) of an asset; one row per (asset, spec), made with get_or_create."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="renditions")
+    spec = models.CharField(max_length=32)
+    file = models.FileField(upload_to=rendition_upload_to, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    mime_type = models.CharField(max_length=64, default="image/jpeg")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "spec"], name="unique_rendition")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}:{self.spec}"

@@ -1,0 +1,16 @@
+"""Enqueueing by task name, so web code never imports the workers (or torch) to send work."""
+
+from django.db import transaction
+
+from mediavault.celery import app
+
+INGEST_TASK = "workers.ingest"
+
+
+def enqueue_ingest(asset_id: int) -> None:
+    app.send_task(INGEST_TASK, args=[asset_id])
+
+
+def enqueue_ingest_on_commit(asset_id: int) -> None:
+    # Primitive arguments only, and only once the row is visible to the worker.
+    transaction.on_commit(lambda: enqueue_ingest(asset_id))

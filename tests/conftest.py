@@ -1,0 +1,155 @@
+"""Shared fixtures: named users (alice and bob in one team, charlie outside, an admin), sample
+files from ../shared/data, and a real Celery worker process on the tests' own Redis."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from assets.models import Membership, Role, Team
+
+SAMPLES = settings.SHARED_DATA / "exif-samples"
+
+
+def sample(relative: str) -> Path:
+    path = SAMPLES / relative
+    if not path.exists():
+        pytest.fail(f"shared test data missing: {path}")
+    return path
+
+
+@pytest.fixture
+def team(db):
+    return Team.objects.create(name="Studio", slug="studio")
+
+
+@pytest.fixture
+def other_team(db):
+    return Team.objects.create(name="Newsroom", slug="newsroom")
+
+
+def _user(username: str, **extra):
+    return get_user_model().objects.create_user(username=username, password=f"{username}-pw", is_staff=True, **extra)
+
+
+@pytest.fixture
+def alice(team):
+    user = _user("alice")
+    Membership.objects.create(team=team, user=user, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def bob(team):
+    user = _user("bob")
+    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def charlie(other_team):
+    user = _user("charlie")
+    Membership.objects.create(team=other_team, user=user, role=Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser(username="admin", password="admin-pw")
+
+
+@pytest.fixture
+def api_for():
+    """api_for(user) -> an APIClient authenticated as that user (None for anonymous)."""
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+def upload_file(path: Path, name: str | None = None):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name or path.name, path.read_bytes())
+
+
+def upload_bytes(data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def make_jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+# --- A real Celery worker ---------------------------------------------------------------
+
+
+def _worker_env() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        # The worker must read and write the test database this session created.
+        DATABASE_URL=f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
+        + (f"&port={db['PORT']}" if db["PORT"] else ""),
+        REDIS_URL=settings.CELERY_BROKER_URL,
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        MEDIAVAULT_VAR_DIR=str(settings.VAR_DIR),
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker process (prefork, one child) serving every queue, against the test database."""
+    from mediavault.celery import app
+
+    app.control.purge()
+    log_path = Path(settings.VAR_DIR) / "test-worker.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",
+             "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h", "--without-mingle",
+             "--without-gossip"],
+            env=_worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Celery worker did not start; log:\n{log_path.read_text()[-3000:]}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

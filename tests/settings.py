@@ -1,0 +1,19 @@
+"""Test settings: the same settings module, with a Redis and media root of the tests' own.
+
+Tests share the embedded PostgreSQL server (Django creates its own test database in it) but
+never the broker, so a `make run` worker beside them never picks up a test's tasks.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("MEDIAVAULT_REDIS_NAME", "redis-test")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="mediavault-test-media-"))
+
+from mediavault.settings import *  # noqa: E402,F403
+from mediavault.settings import BASE_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SHARED_DATA = Path(os.environ.get("MEDIAVAULT_SHARED_DATA", BASE_DIR.parent / "shared" / "data"))
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
