@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from assets import archives, filenames, imaging, queue
 from assets.errors import RejectedUpload
-from assets.models import EDIT_ROLES, Asset, Membership, Status, Team, Visibility
+from assets.models import EDIT_ROLES, Asset, EmbeddingStatus, Membership, Status, Team, Visibility
 from assets.storage import get_original_storage, get_rendition_storage
 
 log = logging.getLogger(__name__)
@@ -124,14 +124,15 @@ def _store(user, stream, name, sha256, size, info: imaging.ImageInfo, options: A
     except IntegrityError:
         # A concurrent upload of the same bytes by the same owner won the race.
         if wrote_file:
-            _delete_original_if_unused(target)
+            # storage.save may have picked another name than target when a racing upload wrote it first.
+            _delete_original_if_unused(asset.file.name)
         existing = Asset.objects.filter(owner=user, sha256=sha256).first()
         if existing is None:
             raise
         return UploadResult(name, "duplicate", existing, "you already uploaded this file")
     except BaseException:
         if wrote_file:
-            _delete_original_if_unused(target)
+            _delete_original_if_unused(asset.file.name)
         raise
     return UploadResult(name, "created", asset)
 
@@ -185,8 +186,36 @@ def delete_asset(asset: Asset) -> None:
 
 
 def reprocess_asset(asset: Asset) -> None:
+    """Redo metadata, thumbnails and then any missing or stale vectors."""
     with transaction.atomic():
         Asset.objects.filter(pk=asset.pk).update(
-            status=Status.PENDING, error="", status_changed_at=timezone.now(), processing_attempts=0
+            status=Status.PENDING, error="", status_changed_at=timezone.now(), processing_attempts=0,
+            embedding_status=EmbeddingStatus.PENDING, embedding_error="",
         )
         queue.enqueue_ingest_on_commit(asset.pk)
+
+
+def request_embedding(asset_ids: list[int]) -> int:
+    """Mark assets for (re-)embedding; the embed step skips vectors that are already current."""
+    with transaction.atomic():
+        count = Asset.objects.filter(pk__in=asset_ids, status=Status.READY).update(
+            embedding_status=EmbeddingStatus.PENDING, embedding_error="", embedding_changed_at=timezone.now()
+        )
+        if count:
+            queue.enqueue_embed_on_commit(list(asset_ids))
+    return count
+
+
+TEXT_FIELDS = ("title", "description", "tags", "caption")
+
+
+def update_asset(asset: Asset, changes: dict) -> Asset:
+    """Save edited metadata; when searchable text changed, its text vector is recomputed."""
+    text_changed = any(key in changes and changes[key] != getattr(asset, key) for key in TEXT_FIELDS)
+    for key, value in changes.items():
+        setattr(asset, key, value)
+    with transaction.atomic():
+        asset.save()
+        if text_changed:
+            request_embedding([asset.pk])
+    return asset

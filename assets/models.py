@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from pgvector.django import HalfVectorField
 
 from assets.storage import original_upload_to, rendition_upload_to
 
@@ -58,6 +59,18 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class EmbeddingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    EMBEDDING = "embedding", "Embedding"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class EmbeddingKind(models.TextChoices):
+    IMAGE = "image", "Image (CLIP)"
+    TEXT = "text", "Text"
+
+
 class AssetQuerySet(models.QuerySet):
     """The one place that decides who sees and who edits an asset; every path goes through it."""
 
@@ -75,6 +88,15 @@ class AssetQuerySet(models.QuerySet):
             | Q(visibility=Visibility.ORGANISATION)
             | Q(visibility=Visibility.TEAM, team__in=member_teams)
         )
+
+    def missing_embedding(self, kind: str, model_id: str | None = None) -> AssetQuerySet:
+        """Assets with no vector of `kind` from `model_id` (default: the model workers report active)."""
+        if model_id is None:
+            model_id = ActiveModel.model_id_for(kind)
+        vectors = Embedding.objects.filter(asset=models.OuterRef("pk"), kind=kind)
+        if model_id is not None:
+            vectors = vectors.filter(model_id=model_id)
+        return self.exclude(models.Exists(vectors))
 
     def editable_by(self, user) -> AssetQuerySet:
         if not user.is_authenticated or not user.is_active:
@@ -100,6 +122,7 @@ class Asset(models.Model):
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    caption = models.TextField(blank=True, help_text="Machine or editorial caption; searchable.")
 
     sha256 = models.CharField(max_length=64, db_index=True)
     mime_type = models.CharField(max_length=64)
@@ -121,6 +144,12 @@ class Asset(models.Model):
     error = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     processing_attempts = models.PositiveIntegerField(default=0)
+
+    embedding_status = models.CharField(
+        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    embedding_error = models.TextField(blank=True)
+    embedding_changed_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -144,6 +173,38 @@ class Asset(models.Model):
     def is_editable_by(self, user) -> bool:
         return Asset.objects.editable_by(user).filter(pk=self.pk).exists()
 
+    def document_text(self) -> str:
+        """What text models and keyword search read for this asset."""
+        parts = [self.title, self.description, self.caption, " ".join(self.tags), self.original_filename]
+        return "\n".join(part for part in parts if part)
+
+
+class Embedding(models.Model):
+    """One vector of one asset from one model. Vectors of different models are never compared.
+
+    The column has no fixed dimension so several models can coexist during a migration; each
+    (kind, model_id) gets its own partial HNSW index over ``vector::halfvec(dim)``
+    (see assets.vector_index).
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="embeddings")
+    kind = models.CharField(max_length=8, choices=EmbeddingKind.choices)
+    model_id = models.CharField(max_length=255)
+    dim = models.PositiveIntegerField()
+    vector = HalfVectorField()
+    # For text vectors: hash of the document text it was computed from, to spot stale vectors.
+    source_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "kind", "model_id"], name="unique_embedding_per_model")
+        ]
+        indexes = [models.Index(fields=["kind", "model_id"], name="embedding_kind_model")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}:{self.kind}:{self.model_id}"
+
 
 class Rendition(models.Model):
     """A derived file (thumbnail) of an asset; one row per (asset, spec), made with get_or_create."""
@@ -160,3 +221,32 @@ class Rendition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id}:{self.spec}"
+
+
+class ActiveModel(models.Model):
+    """Which model serves each kind, as the workers last reported it.
+
+    Web processes read this instead of loading models: the health endpoint, the status page,
+    and "which assets miss a vector of the active model" all come from here.
+    """
+
+    kind = models.CharField(max_length=16, unique=True)
+    available = models.BooleanField(default=False)
+    model_id = models.CharField(max_length=255, blank=True)
+    dim = models.PositiveIntegerField(null=True, blank=True)
+    device = models.CharField(max_length=32, blank=True)
+    dtype = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.model_id or 'unavailable'}"
+
+    @classmethod
+    def model_id_for(cls, kind: str) -> str | None:
+        row = cls.objects.filter(kind=kind, available=True).values_list("model_id", flat=True).first()
+        return row

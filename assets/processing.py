@@ -7,13 +7,13 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from PIL import Image
 
 from assets import queue
 from assets.metadata import extract_exif
-from assets.models import Asset, Status
+from assets.models import Asset, EmbeddingStatus, Status
 from assets.renditions import make_renditions, orient_for_size
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ def process_asset(asset_id: int) -> str:
         fields = {"status": Status.FAILED, "error": f"processing failed: {type(exc).__name__}: {exc}"[:1000]}
     fields["status_changed_at"] = timezone.now()
     Asset.objects.filter(pk=asset_id).update(**fields)
+    if fields["status"] == Status.READY:
+        queue.enqueue_embed([asset_id])
     return f"{fields['status']} in {time.monotonic() - started:.2f}s"
 
 
@@ -91,4 +93,17 @@ def sweep_stuck(now: dt.datetime | None = None) -> list[int]:
         Asset.objects.filter(pk__in=ids).update(status_changed_at=now)
         for asset_id in ids:
             queue.enqueue_ingest(asset_id)
+    _sweep_embeddings(now, cutoff)
     return ids
+
+
+def _sweep_embeddings(now: dt.datetime, cutoff: dt.datetime) -> None:
+    """Ready assets whose vectors were claimed and abandoned, or never picked up, go back to the queue."""
+    waiting = Asset.objects.filter(status=Status.READY).filter(
+        models.Q(embedding_status=EmbeddingStatus.EMBEDDING, embedding_changed_at__lt=cutoff)
+        | models.Q(embedding_status=EmbeddingStatus.PENDING, status_changed_at__lt=cutoff)
+    )
+    ids = list(waiting.values_list("pk", flat=True)[:5000])
+    if ids:
+        Asset.objects.filter(pk__in=ids).update(embedding_status=EmbeddingStatus.PENDING, embedding_changed_at=now)
+        queue.enqueue_embed(ids)

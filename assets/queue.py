@@ -14,3 +14,13 @@ def enqueue_ingest(asset_id: int) -> None:
 def enqueue_ingest_on_commit(asset_id: int) -> None:
     # Primitive arguments only, and only once the row is visible to the worker.
     transaction.on_commit(lambda: enqueue_ingest(asset_id))
+
+EMBED_TASK = "workers.embed"
+
+
+def enqueue_embed(asset_ids: list[int] | None = None) -> None:
+    app.send_task(EMBED_TASK, kwargs={"asset_ids": asset_ids})
+
+
+def enqueue_embed_on_commit(asset_ids: list[int] | None = None) -> None:
+    transaction.on_commit(lambda: enqueue_embed(asset_ids))

@@ -159,6 +159,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RENDITION_SIZES = [int(s) for s in envlist("MEDIAVAULT_RENDITION_SIZES", ["256", "1024"])]
 PROCESSING_STUCK_AFTER_S = envint("MEDIAVAULT_STUCK_AFTER_S", 600, minimum=10)
 
+# --- Embedding and query-time inference ---------------------------------------------------
+# Model choice lives with the workers (workers/ml/config.py, MEDIAVAULT_*_MODEL variables).
+
+EMBED_BATCH_SIZE = envint("MEDIAVAULT_EMBED_BATCH_SIZE", 64, minimum=1)
+EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", 4, minimum=1)
+REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
+REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
+
 # --- Celery -----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL
@@ -172,6 +180,7 @@ CELERY_TASK_ROUTES = {
     "workers.ingest": {"queue": "ingest"},
     "workers.sweep": {"queue": "ingest"},
     "workers.embed": {"queue": "embed"},
+    "workers.reembed": {"queue": "embed"},
     "workers.realtime.*": {"queue": "realtime"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}

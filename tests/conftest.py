@@ -103,9 +103,19 @@ def make_jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
 # --- A real Celery worker ---------------------------------------------------------------
 
 
-def _worker_env() -> dict[str, str]:
+@pytest.fixture(scope="session")
+def worker_model_env(tmp_path_factory) -> dict[str, str]:
+    """The models the test worker serves: tiny local CLIP and reranker, and the shipped MiniLM for text."""
+    from workers.ml.testing import build_tiny_clip, build_tiny_qwen_reranker, model_env
+
+    root = tmp_path_factory.mktemp("worker-models")
+    return model_env(build_tiny_clip(root / "clip"), "minilm", build_tiny_qwen_reranker(root / "rerank"))
+
+
+def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
+    env.update(model_env)
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
         # The worker must read and write the test database this session created.
@@ -119,7 +129,7 @@ def _worker_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
+def celery_worker(django_db_setup, django_db_blocker, worker_model_env):
     """A real worker process (prefork, one child) serving every queue, against the test database."""
     from mediavault.celery import app
 
@@ -130,7 +140,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",
              "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h", "--without-mingle",
              "--without-gossip"],
-            env=_worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            env=_worker_env(worker_model_env), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
         )
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):

@@ -1,6 +1,6 @@
 import django_filters
 
-from assets.models import Asset, Status
+from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -14,10 +14,17 @@ class AssetFilter(django_filters.FilterSet):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     taken_after = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="gte")
     taken_before = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="lt")
+    embedding_status = django_filters.ChoiceFilter(choices=EmbeddingStatus.choices)
+    missing_embedding = django_filters.ChoiceFilter(
+        choices=EmbeddingKind.choices, method="filter_missing", help_text="no vector of this kind from the active model"
+    )
 
     class Meta:
         model = Asset
         fields = ["owner", "team", "tag", "media_type", "mime_type", "status"]
+
+    def filter_missing(self, queryset, name, value):
+        return queryset.missing_embedding(value)
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])

@@ -38,12 +38,12 @@ class AssetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "uid", "title", "description", "tags", "owner", "team", "visibility",
             "original_filename", "mime_type", "media_type", "byte_size", "width", "height", "sha256",
-            "status", "error", "exif", "camera_make", "camera_model", "lens", "taken_at",
+            "status", "error", "embedding_status", "embedding_error", "caption", "exif", "camera_make", "camera_model", "lens", "taken_at",
             "gps_latitude", "gps_longitude", "orientation", "created_at", "updated_at",
             "urls", "renditions", "embeddings",
         ]
         read_only_fields = [
-            f for f in fields if f not in {"title", "description", "tags", "team", "visibility"}
+            f for f in fields if f not in {"title", "description", "tags", "caption", "team", "visibility"}
         ]
 
     def _absolute(self, url: str) -> str:
@@ -67,8 +67,11 @@ class AssetSerializer(serializers.ModelSerializer):
         }
 
     def get_embeddings(self, asset) -> dict:
-        # Filled in by the embedding workers (vectors per model kind); empty until they exist.
-        return {}
+        """Which vectors exist, from which model. Uses the prefetched rows (no vector payload)."""
+        return {
+            e.kind: {"model_id": e.model_id, "dim": e.dim, "updated_at": e.created_at}
+            for e in asset.embeddings.all()
+        }
 
     def validate(self, attrs):
         team = attrs.get("team", getattr(self.instance, "team", None))

@@ -17,7 +17,7 @@ from assets.api.serializers import (
 )
 from assets.downloads import serve_file
 from assets.errors import RejectedUpload
-from assets.models import Asset, Rendition
+from assets.models import Asset, Embedding, Rendition
 
 
 def _options(data) -> actions.AssetOptions:
@@ -45,7 +45,11 @@ class AssetViewSet(
         return (
             Asset.objects.visible_to(self.request.user)
             .select_related("owner", "team")
-            .prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("width")))
+            .prefetch_related(
+                Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
+                # defer: listing which vectors exist must not ship the vectors themselves
+                Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
+            )
         )
 
     def _editable(self) -> Asset:
@@ -98,7 +102,7 @@ class AssetViewSet(
                 actions.check_options(self.request.user, actions.AssetOptions(team=team, visibility=visibility))
         except RejectedUpload as exc:
             raise ValidationError({"team": exc.reason}) from None
-        serializer.save()
+        actions.update_asset(asset, serializer.validated_data)
 
     def destroy(self, request, *args, **kwargs):
         actions.delete_asset(self._editable())

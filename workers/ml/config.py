@@ -1,0 +1,109 @@
+"""Which models the workers use, read once from the environment. Bad values fail at start-up.
+
+Variables (all optional):
+
+``MEDIAVAULT_MODEL_PROFILE`` = ``auto`` (default) | ``full`` | ``offline``
+    auto: use the configured models; if the Hugging Face hub is unreachable, load from local
+    paths and the local cache only, and when the default text model cannot be found there,
+    serve text with the bundled all-MiniLM-L6-v2 (one warning is logged). CLIP and the reranker
+    are then reported unavailable, with the reason, and callers skip those steps.
+    full: the configured models or an error, never a substitute.
+    offline: never touch the network; text is always MiniLM; CLIP and the reranker load only
+    from local paths or the local cache.
+``MEDIAVAULT_DEVICE`` = ``auto`` (default: CUDA when present) | ``cpu`` | ``cuda`` | ``cuda:N``
+``MEDIAVAULT_CLIP_MODEL`` = open_clip architecture (``ViT-B-32``), or ``hf-hub:org/repo``, or
+    ``local-dir:/path`` (folder with ``open_clip_config.json`` and weights).
+``MEDIAVAULT_CLIP_PRETRAINED`` = pretrained tag (``laion2b_s34b_b79k``) or a local checkpoint file.
+``MEDIAVAULT_CLIP_CONFIG`` = optional local model config JSON for a custom architecture; the
+    architecture is then named after the file (``tiny-clip.json`` -> ``tiny-clip``), and
+    ``MEDIAVAULT_CLIP_MODEL``, if set, must say the same.
+``MEDIAVAULT_TEXT_MODEL`` = Qwen3-Embedding hub id or local directory (``Qwen/Qwen3-Embedding-0.6B``).
+``MEDIAVAULT_TEXT_DIM`` = output width, 0 for the model's own (Matryoshka: cut, then re-normalise).
+``MEDIAVAULT_TEXT_TASK`` = the instruction put before queries.
+``MEDIAVAULT_RERANK_MODEL`` = Qwen3-Reranker hub id or local directory (``Qwen/Qwen3-Reranker-0.6B``).
+
+A variable that is set, even to its default, counts as an explicit choice: explicit choices are
+never replaced by the automatic fallback (see ``ModelConfig.explicit``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from mediavault.env import envint, envstr
+from workers.ml import defaults
+from workers.ml.devices import DEVICE_CHOICES, validate_device_setting
+
+PROFILES = ("auto", "full", "offline")
+
+
+ENV_VARS = {
+    "profile": "MEDIAVAULT_MODEL_PROFILE",
+    "device": "MEDIAVAULT_DEVICE",
+    "clip_model": "MEDIAVAULT_CLIP_MODEL",
+    "clip_pretrained": "MEDIAVAULT_CLIP_PRETRAINED",
+    "clip_config": "MEDIAVAULT_CLIP_CONFIG",
+    "text_model": "MEDIAVAULT_TEXT_MODEL",
+    "text_dim": "MEDIAVAULT_TEXT_DIM",
+    "text_task": "MEDIAVAULT_TEXT_TASK",
+    "rerank_model": "MEDIAVAULT_RERANK_MODEL",
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    profile: str = "auto"
+    device: str = "auto"
+    clip_model: str = defaults.CLIP_MODEL
+    clip_pretrained: str = defaults.CLIP_PRETRAINED
+    clip_config: str = ""
+    text_model: str = defaults.TEXT_MODEL
+    text_dim: int = 0
+    text_task: str = defaults.TEXT_TASK
+    rerank_model: str = defaults.RERANK_MODEL
+    # Field names whose values were chosen by a person (set in the environment or passed in).
+    explicit: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ImproperlyConfigured(f"MEDIAVAULT_MODEL_PROFILE={self.profile!r} is not one of {PROFILES}")
+        try:
+            validate_device_setting(self.device)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"MEDIAVAULT_DEVICE={self.device!r} is not one of {DEVICE_CHOICES}"
+            ) from None
+        if self.text_dim < 0:
+            raise ImproperlyConfigured(f"MEDIAVAULT_TEXT_DIM={self.text_dim} must be 0 (native) or positive")
+        config_stem = Path(self.clip_config).stem
+        if self.clip_config and "clip_model" in self.explicit and self.clip_model != config_stem:
+            raise ImproperlyConfigured(
+                f"MEDIAVAULT_CLIP_MODEL={self.clip_model!r} disagrees with MEDIAVAULT_CLIP_CONFIG: open_clip "
+                f"names a config file's architecture after the file ({config_stem!r})"
+            )
+        unknown = self.explicit - set(ENV_VARS)
+        if unknown:
+            raise ImproperlyConfigured(f"unknown ModelConfig fields marked explicit: {sorted(unknown)}")
+
+    @classmethod
+    def from_env(cls) -> ModelConfig:
+        explicit = frozenset(name for name, var in ENV_VARS.items() if os.environ.get(var, "").strip())
+        return cls(
+            profile=envstr(ENV_VARS["profile"], "auto").strip().lower() or "auto",
+            device=envstr(ENV_VARS["device"], "auto").strip().lower() or "auto",
+            clip_model=envstr(ENV_VARS["clip_model"]).strip() or defaults.CLIP_MODEL,
+            clip_pretrained=envstr(ENV_VARS["clip_pretrained"]).strip() or defaults.CLIP_PRETRAINED,
+            clip_config=envstr(ENV_VARS["clip_config"]).strip(),
+            text_model=envstr(ENV_VARS["text_model"]).strip() or defaults.TEXT_MODEL,
+            text_dim=envint(ENV_VARS["text_dim"], 0, minimum=0),
+            text_task=envstr(ENV_VARS["text_task"]).strip() or defaults.TEXT_TASK,
+            rerank_model=envstr(ENV_VARS["rerank_model"]).strip() or defaults.RERANK_MODEL,
+            explicit=explicit,
+        )
+
+    def is_explicit(self, name: str) -> bool:
+        return name in self.explicit

@@ -1,0 +1,8 @@
+"""Default model names, in one torch-free place shared by the config and the model classes."""
+
+CLIP_MODEL = "ViT-B-32"
+CLIP_PRETRAINED = "laion2b_s34b_b79k"
+TEXT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
+# The instruction the Qwen3-Embedding card uses for retrieval; queries are short searches here too.
+TEXT_TASK = "Given a web search query, retrieve relevant passages that answer the query"
+RERANK_MODEL = "Qwen/Qwen3-Reranker-0.6B"

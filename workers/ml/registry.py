@@ -1,0 +1,230 @@
+"""One model per kind per process, chosen from ``ModelConfig`` and loaded on first use.
+
+Kinds: ``"image"`` (CLIP: images and texts in one space), ``"text"`` (Qwen3-Embedding, or MiniLM
+offline), ``"rerank"`` (Qwen3-Reranker).
+
+Choosing is cheap (paths, the local cache, at most one short probe of the hub) and happens for
+all kinds together on first use, so the situation is summed up in a single log line; loading
+weights happens per kind, on ``get_model``. A kind that cannot be served raises
+``ModelUnavailable`` with the reason, every time, at once: callers skip that step.
+
+``MEDIAVAULT_TEXT_MODEL`` may also name a sentence-transformers model: ``minilm`` for the bundled
+all-MiniLM-L6-v2, or ``sentence-transformers:<hub id or path>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from workers.ml import hub
+from workers.ml.base import BaseModel
+from workers.ml.config import ModelConfig
+from workers.ml.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+KINDS = ("image", "text", "rerank")
+_ST_PREFIX = "sentence-transformers:"
+
+Slot = BaseModel | ModelUnavailable
+
+_lock = threading.Lock()
+_config: ModelConfig | None = None
+_slots: dict[str, Slot] | None = None
+# When MiniLM stands in for the configured text model: that model's name and why it is not served.
+_substituted: tuple[str, str] | None = None
+
+
+def reset_registry(config: ModelConfig | None = None) -> None:
+    """Forget every model; the next use chooses again from ``config`` (default: the environment)."""
+    global _config, _slots, _substituted
+    with _lock:
+        _config, _slots, _substituted = config, None, None
+    hub.reset_probe()
+
+
+def current_config() -> ModelConfig:
+    global _config
+    with _lock:
+        if _config is None:
+            _config = ModelConfig.from_env()
+        return _config
+
+
+def get_model(kind: str) -> Any:
+    """The loaded model for ``kind``; raises ModelUnavailable (fast, with the reason) if there is none."""
+    slot = _resolved()[_known(kind)]
+    if isinstance(slot, ModelUnavailable):
+        raise ModelUnavailable(slot.reason)
+    try:
+        return slot.load()
+    except ModelUnavailable as exc:
+        replacement = _replace_after_failed_load(kind, slot, exc)
+        if replacement is None:
+            raise
+        return replacement.load()
+
+
+def active_models() -> dict[str, dict[str, Any]]:
+    """Per kind: ``describe()`` plus ``available: True``, or ``{"available": False, "reason": ...}``.
+
+    Loads nothing; ``loaded`` says whether this process has the weights in memory yet.
+    """
+    report: dict[str, dict[str, Any]] = {}
+    for kind, slot in _resolved().items():
+        if isinstance(slot, ModelUnavailable):
+            report[kind] = {"available": False, "reason": slot.reason}
+            continue
+        try:
+            report[kind] = {**slot.describe(), "available": True}
+        except ModelUnavailable as exc:
+            report[kind] = {"available": False, "reason": exc.reason}
+            continue
+        if kind == "text" and _substituted:
+            report[kind]["substitute_for"], report[kind]["substitute_reason"] = _substituted
+    return report
+
+
+# -- choosing -----------------------------------------------------------------------------------
+def _known(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    return kind
+
+
+def _resolved() -> dict[str, Slot]:
+    config = current_config()
+    global _slots, _substituted
+    with _lock:
+        if _slots is None:
+            _slots, _substituted = _choose(config)
+        return _slots
+
+
+def _choose(config: ModelConfig) -> tuple[dict[str, Slot], tuple[str, str] | None]:
+    offline = _decide_offline(config)
+    slots: dict[str, Slot] = {kind: _checked(lambda k=kind: _build(k, config, offline)) for kind in KINDS}
+    substituted = None
+    text = slots["text"]
+    if isinstance(text, ModelUnavailable) and _text_may_fall_back(config):
+        substituted = (config.text_model, text.reason)
+        slots["text"] = _checked(lambda: _minilm(config, offline), also=text.reason)
+    _log_choice(config, slots, substituted, offline)
+    return slots, substituted
+
+
+def _checked(build: Any, also: str = "") -> Slot:
+    try:
+        model = build()
+        model.verify()
+        return model
+    except ModelUnavailable as exc:
+        return ModelUnavailable(f"{also}; fallback: {exc.reason}" if also else exc.reason)
+
+
+def _decide_offline(config: ModelConfig) -> bool:
+    """Whether models may only come from local paths and the local cache."""
+    if config.profile == "offline":
+        hub.go_offline()
+        return True
+    if hub.is_offline():
+        return True
+    if config.profile == "full":
+        return False
+    if not _needs_hub(config):
+        return False  # nothing to fetch, so no reason to probe the network
+    if hub.hub_reachable():
+        return False
+    hub.go_offline()
+    return True
+
+
+def _needs_hub(config: ModelConfig) -> bool:
+    clip = config.clip_model
+    if clip.startswith("local-dir:"):
+        clip_source = clip.removeprefix("local-dir:")
+    else:
+        clip_source = clip.removeprefix("hf-hub:") if clip.startswith("hf-hub:") else config.clip_pretrained
+    text = config.text_model.removeprefix(_ST_PREFIX)
+    sources = [clip_source, config.rerank_model] + ([] if text.lower() == "minilm" else [text])
+    return not all(hub.is_local(source) for source in sources)
+
+
+def _text_may_fall_back(config: ModelConfig) -> bool:
+    # Only the automatic choice falls back; a model someone named is theirs to fix.
+    return config.profile == "auto" and not config.is_explicit("text_model")
+
+
+def _build(kind: str, config: ModelConfig, offline: bool) -> BaseModel:
+    common: dict[str, Any] = {"device": config.device, "local_files_only": offline}
+    if kind == "image":
+        from workers.ml.clip import ClipModel
+
+        config_path = config.clip_config or None
+        return ClipModel(config.clip_model, config.clip_pretrained, config_path=config_path, **common)
+    if kind == "rerank":
+        from workers.ml.qwen_rerank import QwenReranker
+
+        return QwenReranker(config.rerank_model, **common)
+    name = config.text_model
+    if config.profile == "offline" or name.lower() == "minilm" or name.startswith(_ST_PREFIX):
+        return _minilm(config, offline)
+    from workers.ml.qwen_embed import QwenEmbedder
+
+    return QwenEmbedder(name, dim=config.text_dim, task=config.text_task, **common)
+
+
+def _minilm(config: ModelConfig, offline: bool) -> BaseModel:
+    from workers.ml.minilm import MiniLMEmbedder
+
+    named = config.text_model.removeprefix(_ST_PREFIX) if config.text_model.startswith(_ST_PREFIX) else None
+    if config.profile == "offline":
+        named = None  # the offline profile means the bundled copy, whatever else is configured
+    return MiniLMEmbedder(named, device=config.device, local_files_only=offline)
+
+
+def _replace_after_failed_load(kind: str, slot: BaseModel, exc: ModelUnavailable) -> BaseModel | None:
+    """After a failed load: MiniLM for an automatically chosen text model, else remember the failure."""
+    global _substituted
+    config = current_config()
+    with _lock:
+        if _slots is None or _slots.get(kind) is not slot:
+            return None  # reset or replaced meanwhile; let the caller see this failure
+        from workers.ml.minilm import MiniLMEmbedder
+
+        if kind == "text" and _text_may_fall_back(config) and not isinstance(slot, MiniLMEmbedder):
+            replacement = _checked(lambda: _minilm(config, slot.local_files_only), also=exc.reason)
+            _slots[kind] = replacement
+            if isinstance(replacement, ModelUnavailable):
+                return None
+            _substituted = (config.text_model, exc.reason)
+            log.warning("text model %s failed to load (%s); serving text with %s instead",
+                        config.text_model, exc.reason, replacement.model_id)
+            return replacement
+        _slots[kind] = ModelUnavailable(exc.reason)
+        return None
+
+
+def _log_choice(
+    config: ModelConfig, slots: dict[str, Slot], substituted: tuple[str, str] | None, offline: bool
+) -> None:
+    lines = []
+    for kind, slot in slots.items():
+        if isinstance(slot, ModelUnavailable):
+            lines.append(f"{kind}: UNAVAILABLE - {slot.reason}")
+        elif kind == "text" and substituted:
+            configured, why = substituted
+            lines.append(f"text: {slot.describe_source()} standing in for {configured} ({why})")
+        else:
+            lines.append(f"{kind}: {slot.describe_source()}")
+    where = "local files only (hub unreachable or offline)" if offline else "hub allowed"
+    summary = f"models (profile {config.profile}, {where}): " + "; ".join(lines)
+    if not substituted and not any(isinstance(slot, ModelUnavailable) for slot in slots.values()):
+        log.info("%s", summary)
+    elif config.profile == "full":
+        log.error("%s", summary)
+    else:
+        log.warning("%s. Steps without a model are skipped; point the MEDIAVAULT_* model settings at "
+                    "local copies, or set MEDIAVAULT_MODEL_PROFILE=full to make this an error.", summary)

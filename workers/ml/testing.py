@@ -1,0 +1,165 @@
+"""Tiny random models written to a local folder, for tests and smoke runs: no download, ever.
+
+They are loaded through exactly the code real weights go through (open_clip config + checkpoint,
+transformers ``from_pretrained`` of a local folder), so a test that passes with them exercises
+the real loading paths. Their vectors mean nothing, but they are deterministic for a given seed.
+
+    env = tiny_model_env(tmp_path)     # all three kinds; returns MEDIAVAULT_* variables
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    registry.reset_registry()
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TINY_CLIP_NAME = "tiny-clip"
+# open_clip's default tokenizer has 49408 ids, so the text tower keeps that vocabulary; the rest is
+# as small as the architecture allows (2 heads of 32, 2 layers, 32x32 images in 4 patches).
+TINY_CLIP_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+TINY_QWEN_HIDDEN = 32
+
+# Special tokens the Qwen prompts use; "yes" and "no" must come out of training as single tokens.
+_QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+_QWEN_ADDED = ["<think>", "</think>"]
+_QWEN_CORPUS = [
+    'Judge whether the Document meets the requirements based on the Query and the Instruct provided. '
+    'Note that the answer can only be "yes" or "no".',
+    "<Instruct>: Given a web search query, retrieve relevant passages that answer the query",
+    "<Query>: red kayak on a lake\n<Document>: a red kayak floating on a calm mountain lake",
+    "Instruct: Given a product search query\nQuery:IMG_5195 blue bicycle",
+    "a photo of a dog running on the beach at sunset",
+    "the quick brown fox jumps over the lazy dog",
+    "yes", "no", "yes no", "no yes",
+]
+
+
+def build_tiny_clip(directory: str | Path, *, seed: int = 0) -> dict[str, str]:
+    """Write a tiny open_clip model; returns the MEDIAVAULT_CLIP_* variables that load it.
+
+    The folder holds ``tiny-clip.json`` (architecture, for MEDIAVAULT_CLIP_CONFIG), the weights
+    ``open_clip_pytorch_model.bin`` (a plain ``torch.save`` of the state dict) and
+    ``open_clip_config.json``, so ``local-dir:<folder>`` loads the same model too.
+    """
+    import open_clip
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / f"{TINY_CLIP_NAME}.json"
+    config_path.write_text(json.dumps(TINY_CLIP_CONFIG, indent=2))
+    bundle = {"model_cfg": TINY_CLIP_CONFIG, "preprocess_cfg": {}}
+    (folder / "open_clip_config.json").write_text(json.dumps(bundle))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = open_clip.CLIP(**TINY_CLIP_CONFIG)
+    checkpoint = folder / "open_clip_pytorch_model.bin"
+    torch.save(model.state_dict(), checkpoint)
+    return {
+        "MEDIAVAULT_CLIP_MODEL": TINY_CLIP_NAME,
+        "MEDIAVAULT_CLIP_CONFIG": str(config_path),
+        "MEDIAVAULT_CLIP_PRETRAINED": str(checkpoint),
+    }
+
+
+def build_tiny_qwen_tokenizer(directory: str | Path) -> Any:
+    """A byte-level BPE tokenizer shaped like Qwen's (pad = <|endoftext|>, appended to every text)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=_QWEN_SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(_QWEN_CORPUS * 5, trainer)
+    tokenizer.add_tokens(_QWEN_ADDED)
+    end = tokenizer.token_to_id("<|endoftext|>")
+    # Qwen3-Embedding's tokenizer appends <|endoftext|> itself; the pooled vector is read there.
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="$A <|endoftext|>", pair="$A $B <|endoftext|>", special_tokens=[("<|endoftext|>", end)]
+    )
+    for word in ("yes", "no"):
+        if tokenizer.token_to_id(word) is None:
+            raise RuntimeError(f"tiny tokenizer did not learn {word!r} as one token")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    fast.save_pretrained(directory)
+    return fast
+
+
+def _tiny_qwen_config(tokenizer: Any) -> Any:
+    from transformers import Qwen3Config
+
+    return Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=TINY_QWEN_HIDDEN,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=1024,
+        # Wider than the default 0.02 so random logits differ visibly between inputs.
+        initializer_range=0.2,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def _build_tiny_qwen(directory: str | Path, model_class_name: str, seed: int) -> str:
+    import transformers
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tiny_qwen_tokenizer(folder)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = getattr(transformers, model_class_name)(_tiny_qwen_config(tokenizer))
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+def build_tiny_qwen_embedding(directory: str | Path, *, seed: int = 0) -> str:
+    """A tiny Qwen3 base model (what AutoModel loads) with its tokenizer; returns the folder."""
+    return _build_tiny_qwen(directory, "Qwen3Model", seed)
+
+
+def build_tiny_qwen_reranker(directory: str | Path, *, seed: int = 0) -> str:
+    """A tiny Qwen3 causal LM (what AutoModelForCausalLM loads) with its tokenizer; returns the folder."""
+    return _build_tiny_qwen(directory, "Qwen3ForCausalLM", seed)
+
+
+def tiny_model_env(directory: str | Path, *, seed: int = 0) -> dict[str, str]:
+    """Build all three tiny models under ``directory``; the MEDIAVAULT_* variables that select them."""
+    root = Path(directory)
+    return model_env(
+        build_tiny_clip(root / "clip", seed=seed),
+        build_tiny_qwen_embedding(root / "qwen-embed", seed=seed),
+        build_tiny_qwen_reranker(root / "qwen-rerank", seed=seed),
+    )
+
+
+def model_env(clip_env: dict[str, str], text_model: str, rerank_model: str) -> dict[str, str]:
+    """MEDIAVAULT_* variables for already built models, on CPU.
+
+    Profile ``full`` so that a broken tiny model fails loudly instead of falling back to MiniLM.
+    """
+    return {
+        "MEDIAVAULT_MODEL_PROFILE": "full",
+        "MEDIAVAULT_DEVICE": "cpu",
+        **clip_env,
+        "MEDIAVAULT_TEXT_MODEL": text_model,
+        "MEDIAVAULT_RERANK_MODEL": rerank_model,
+    }
