@@ -1,9 +1,23 @@
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
 from assets import actions
-from assets.models import Asset, Membership, Rendition, Team
+from assets.models import ActiveModel, Asset, Embedding, EmbeddingKind, Membership, Rendition, Team
+
+
+class MissingEmbeddingFilter(admin.SimpleListFilter):
+    title = "missing vector (active model)"
+    parameter_name = "missing_embedding"
+
+    def lookups(self, request, model_admin):
+        return EmbeddingKind.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in EmbeddingKind.values:
+            return queryset.missing_embedding(self.value())
+        return queryset
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,19 +48,22 @@ class RenditionInline(admin.TabularInline):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "title", "status", "owner", "team", "visibility", "mime_type", "created_at"]
+    list_display = [
+        "thumbnail", "title", "status", "embedding_status", "vectors", "owner", "team", "visibility", "created_at"
+    ]
     list_display_links = ["thumbnail", "title"]
-    list_filter = ["status", "visibility", "mime_type", "team"]
+    list_filter = ["status", "embedding_status", MissingEmbeddingFilter, "visibility", "mime_type", "team"]
     search_fields = ["title", "original_filename", "description", "sha256"]
     list_select_related = ["owner", "team"]
     readonly_fields = [
         "preview", "uid", "sha256", "mime_type", "byte_size", "width", "height", "original_filename", "file",
         "exif", "camera_make", "camera_model", "lens", "taken_at", "gps_latitude", "gps_longitude",
-        "orientation", "status", "error", "status_changed_at", "processing_attempts", "created_at", "updated_at",
+        "orientation", "status", "error", "status_changed_at", "processing_attempts", "embedding_status",
+        "embedding_error", "vectors", "created_at", "updated_at",
     ]
     fields = ["preview", "title", "description", "tags", "owner", "team", "visibility", *readonly_fields[1:]]
     inlines = [RenditionInline]
-    actions = ["reprocess", "delete_with_files"]
+    actions = ["reprocess", "reembed", "delete_with_files"]
 
     def get_queryset(self, request):
         # Staff who are not superusers see in the admin exactly what they see everywhere else.
@@ -74,8 +91,15 @@ class AssetAdmin(admin.ModelAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        changelist.queryset = changelist.queryset.prefetch_related("renditions")
+        changelist.queryset = changelist.queryset.prefetch_related(
+            "renditions", Prefetch("embeddings", queryset=Embedding.objects.defer("vector"))
+        )
         return changelist
+
+    @admin.display(description="Vectors")
+    def vectors(self, asset):
+        rows = [f"{e.kind}: {e.model_id} ({e.dim})" for e in asset.embeddings.all()]
+        return "; ".join(rows) or "—"
 
     def delete_model(self, request, obj):
         actions.delete_asset(obj)
@@ -86,6 +110,11 @@ class AssetAdmin(admin.ModelAdmin):
             actions.reprocess_asset(asset)
         self.message_user(request, f"Queued {queryset.count()} asset(s) for reprocessing.", messages.SUCCESS)
 
+    @admin.action(description="Re-embed selected assets (missing or stale vectors)")
+    def reembed(self, request, queryset):
+        count = actions.request_embedding(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Queued {count} ready asset(s) for embedding.", messages.SUCCESS)
+
     @admin.action(description="Delete selected assets and their files")
     def delete_with_files(self, request, queryset):
         count = 0
@@ -93,3 +122,15 @@ class AssetAdmin(admin.ModelAdmin):
             actions.delete_asset(asset)
             count += 1
         self.message_user(request, f"Deleted {count} asset(s).", messages.SUCCESS)
+
+
+@admin.register(ActiveModel)
+class ActiveModelAdmin(admin.ModelAdmin):
+    list_display = ["kind", "available", "model_id", "dim", "device", "dtype", "reason", "worker", "updated_at"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

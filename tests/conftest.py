@@ -134,7 +134,7 @@ def celery_worker(django_db_setup, django_db_blocker, worker_model_env):
     from mediavault.celery import app
 
     app.control.purge()
-    log_path = Path(settings.VAR_DIR) / "test-worker.log"
+    log_path = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",

@@ -1,4 +1,4 @@
-"""Test settings: the same settings module, with a Redis and media root of the tests' own.
+"""Test settings: the same settings module, with a Redis, test database and media root of the tests' own.
 
 Tests share the embedded PostgreSQL server (Django creates its own test database in it) but
 never the broker, so a `make run` worker beside them never picks up a test's tasks.
@@ -8,7 +8,9 @@ import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("MEDIAVAULT_REDIS_NAME", "redis-test")
+# Per test run: a broker and a test database of its own, so two runs on one machine never mix.
+os.environ.setdefault("MEDIAVAULT_REDIS_NAME", f"redis-test-{os.getpid()}")
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_mediavault_{os.getpid()}")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="mediavault-test-media-"))
 
 from mediavault.settings import *  # noqa: E402,F403

@@ -5,8 +5,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from mediavault.celery import app
 from assets.models import ActiveModel
+from mediavault.celery import app
 
 
 def _check_database() -> dict:

@@ -1,0 +1,30 @@
+"""Web processes never import torch, transformers or open_clip: inference belongs to workers."""
+
+import json
+import subprocess
+import sys
+
+from django.conf import settings
+
+PROBE = """
+import json, sys
+from mediavault.wsgi import application
+from django.test import Client
+from django.urls import get_resolver
+get_resolver().url_patterns  # import every view module
+c = Client()
+codes = [c.get(u).status_code for u in ("/healthz", "/api/v1/assets/", "/api/schema/", "/accounts/login/")]
+heavy = sorted(m for m in ("torch", "transformers", "open_clip", "sentence_transformers") if m in sys.modules)
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def test_the_web_app_serves_requests_without_importing_inference_libraries():
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin", "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["codes"][2] == 200 and result["codes"][3] == 200
+    assert result["heavy"] == []
