@@ -16,11 +16,14 @@ def ingest(asset_id: int) -> str:
     return process_asset(asset_id)
 
 
-@shared_task(name="workers.embed", acks_late=True, reject_on_worker_lost=True)
-def embed(asset_ids: list[int] | None = None) -> dict:
+@shared_task(name="workers.embed", bind=True, acks_late=True, reject_on_worker_lost=True)
+def embed(self, asset_ids: list[int] | None = None) -> dict:
     from workers.embedding import embed_pending
 
     report = embed_pending(asset_ids)
+    if report.claimed:
+        # Loaded models now know their device and dimension; tell the web side.
+        _report_models(self.request.hostname)
     if report.skipped:
         log.info("embedding steps skipped: %s", report.skipped)
     return {
@@ -32,9 +35,9 @@ def embed(asset_ids: list[int] | None = None) -> dict:
     }
 
 
-@shared_task(name="workers.sweep")
-def sweep() -> int:
-    _report_models()
+@shared_task(name="workers.sweep", bind=True)
+def sweep(self) -> int:
+    _report_models(self.request.hostname)
     return len(sweep_stuck())
 
 

@@ -82,3 +82,18 @@ def test_health_reports_the_models_the_worker_serves(celery_worker, client):
     body = client.get("/healthz").json()
     assert body["models"]["text"]["available"] is True
     assert body["models"]["image"]["device"] == "cpu"
+
+
+def test_status_page_shows_active_models_devices_and_workers(celery_worker, alice):
+    from django.test import Client
+
+    from mediavault.celery import app
+
+    app.send_task("workers.sweep").get(timeout=30)
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.get("/status/").content.decode()
+    text_model = ActiveModel.objects.get(kind="text").model_id
+    assert text_model in page
+    assert "cpu" in page
+    assert "test-" in page  # the worker's hostname, listed under its queues
