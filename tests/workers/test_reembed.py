@@ -17,7 +17,8 @@ def _ready(user, n: int) -> list[Asset]:
     assets = []
     for i in range(n):
         name = f"r{i}.jpg"
-        result = actions.upload_asset(user, upload_bytes(make_jpeg((i * 50, 10, 10)), name), name, actions.AssetOptions())
+        data = upload_bytes(make_jpeg((i * 50, 10, 10)), name)
+        result = actions.upload_asset(user, data, name, actions.AssetOptions())
         assets.append(result.asset)
     Asset.objects.update(status=Status.READY)
     return assets
@@ -59,7 +60,9 @@ def test_a_new_model_leaves_old_vectors_alone_and_shows_assets_as_missing(alice,
     assert not Asset.objects.missing_embedding("text").exists()
 
 
-def test_queue_option_hands_the_work_to_the_embed_workers(alice, tiny_models_in_process, django_capture_on_commit_callbacks):
+def test_queue_option_hands_the_work_to_the_embed_workers(
+    alice, tiny_models_in_process, django_capture_on_commit_callbacks
+):
     _ready(alice, 2)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         out, _ = _run("--queue")
