@@ -79,7 +79,9 @@ def encode_query_image(data: bytes, timeout: float | None = None) -> QueryVector
     return QueryVector(answer["model_id"], answer["vector"])
 
 
-def rerank(query: str, documents: list[str], instruction: str | None = None, timeout: float | None = None) -> RerankScores:
+def rerank(
+    query: str, documents: list[str], instruction: str | None = None, timeout: float | None = None
+) -> RerankScores:
     answer = _call("workers.realtime.rerank", [query, documents, instruction], timeout)
     return RerankScores(answer["model_id"], answer["scores"])
 
