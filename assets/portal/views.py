@@ -1,7 +1,140 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+"""Staff portal pages. Views check access and validate forms; assets.actions changes state."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from assets import actions
+from assets.errors import RejectedUpload
+from assets.models import Asset
+from assets.portal import display
+from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
+from assets.portal.forms import AssetEditForm, LibraryFilterForm, UploadForm
+
+PAGE_SIZE = 48
 
 
-@login_required
+# --- Library ------------------------------------------------------------------------------
+
+
+@staff_required
+@require_safe
 def library(request):
-    return HttpResponse("library")
+    filters = LibraryFilterForm(request.GET, user=request.user)
+    assets = filters.filter(visible_assets(request.user), request.user)
+    page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [display.decorate(asset) for asset in page.object_list]
+    return render(
+        request,
+        "portal/library.html",
+        {"page_obj": page, "assets": page.object_list, "filters": filters, "nav": "library"},
+    )
+
+
+# --- Upload -------------------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def upload(request):
+    if request.method != "POST":
+        return render(request, "portal/upload.html", {"form": UploadForm(user=request.user), "nav": "upload"})
+
+    form = UploadForm(request.POST, request.FILES, user=request.user)
+    if form.is_valid():
+        options = form.options()
+        try:
+            actions.check_options(request.user, options)
+        except RejectedUpload as exc:
+            form.add_error(None, exc.reason)
+        else:
+            files = [(upload.name, upload) for upload in form.cleaned_data["files"]]
+            results = list(actions.upload_many(request.user, files, options))
+            counts = Counter(result.status for result in results)
+            return render(
+                request,
+                "portal/upload_results.html",
+                {
+                    "results": results,
+                    "counts": {key: counts.get(key, 0) for key in ("created", "duplicate", "rejected")},
+                    "title_ignored": form.title_ignored,
+                    "nav": "upload",
+                },
+            )
+    return render(request, "portal/upload.html", {"form": form, "nav": "upload"}, status=400)
+
+
+# --- One asset ----------------------------------------------------------------------------
+
+
+def _asset_page(request, asset, *, form=None, status=200):
+    can_edit = asset.is_editable_by(request.user)
+    if can_edit and form is None:
+        form = AssetEditForm(instance=asset, user=request.user)
+    display.decorate(asset)
+    context = {
+        "asset": asset,
+        "can_edit": can_edit,
+        "form": form if can_edit else None,
+        "preview": display.picture(asset, display.PREVIEW_SPEC),
+        "exif_rows": display.exif_rows(asset),
+        "location": display.location(asset),
+        "renditions": [
+            (rendition, display.rendition_url(asset, rendition)) for rendition in asset.renditions.all()
+        ],
+        "status_url": reverse("api:asset-detail", args=[asset.pk]),
+    }
+    return render(request, "portal/asset_detail.html", context, status=status)
+
+
+@staff_required
+@require_safe
+def asset_detail(request, pk: int):
+    return _asset_page(request, get_visible_asset(request.user, pk))
+
+
+@staff_required
+@require_POST
+def asset_edit(request, pk: int):
+    asset = get_editable_asset(request.user, pk)
+    form = AssetEditForm(request.POST, instance=asset, user=request.user)
+    if not form.is_valid():
+        # The form wrote the rejected values onto its instance; show the page from a fresh copy.
+        return _asset_page(request, get_visible_asset(request.user, pk), form=form, status=400)
+    changes = {name: form.cleaned_data[name] for name in form.changed_data}
+    if changes:
+        # The form has written its values onto `asset`; the action compares against a fresh copy
+        # (to know whether searchable text changed) and must not save stale status or metadata.
+        actions.update_asset(Asset.objects.editable_by(request.user).get(pk=asset.pk), changes)
+        messages.success(request, "Changes saved.")
+    else:
+        messages.info(request, "Nothing to save: no field was changed.")
+    return redirect("portal:asset-detail", pk=asset.pk)
+
+
+@staff_required
+@require_POST
+def asset_reprocess(request, pk: int):
+    asset = get_editable_asset(request.user, pk)
+    actions.reprocess_asset(asset)
+    messages.success(request, "Queued for reprocessing: metadata and thumbnails will be made again.")
+    return redirect("portal:asset-detail", pk=asset.pk)
+
+
+@staff_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def asset_delete(request, pk: int):
+    asset = get_editable_asset(request.user, pk)
+    if request.method == "POST":
+        name = str(asset)
+        actions.delete_asset(asset)
+        messages.success(request, f"Deleted “{name}”.")
+        return redirect("portal:library")
+    display.decorate(asset)
+    return render(request, "portal/asset_confirm_delete.html", {"asset": asset})

@@ -1,0 +1,54 @@
+"""Who may use the portal at all, and how a page finds an asset. Visibility itself is decided only by
+``Asset.objects.visible_to`` / ``editable_by``."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from assets.models import Asset, Rendition
+
+STAFF_ONLY = "MediaVault is for staff accounts. Ask an administrator to give your account staff access."
+VIEW_ONLY = "You can view this asset but not change it. Ask its owner or a team editor."
+
+
+def is_portal_user(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+
+
+def staff_required(view):
+    """Anonymous people go to the login page; signed-in people without staff status get a 403 page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_portal_user(request.user):
+            raise PermissionDenied(STAFF_ONLY)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def visible_assets(user) -> QuerySet[Asset]:
+    """The assets this person may see, with what cards and pages show loaded up front (no N+1)."""
+    return (
+        Asset.objects.visible_to(user)
+        .select_related("owner", "team")
+        .prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("width", "spec")))
+    )
+
+
+def get_visible_asset(user, pk: int) -> Asset:
+    """404 unless this person may see the asset: hidden assets do not admit they exist."""
+    return get_object_or_404(visible_assets(user), pk=pk)
+
+
+def get_editable_asset(user, pk: int) -> Asset:
+    """404 when hidden, 403 when visible but not editable (even for a hand-crafted POST)."""
+    asset = get_visible_asset(user, pk)
+    if not asset.is_editable_by(user):
+        raise PermissionDenied(VIEW_ONLY)
+    return asset

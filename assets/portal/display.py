@@ -1,0 +1,114 @@
+"""Turning asset rows into what the portal shows: which rendition to use, readable EXIF values.
+
+Kept apart from the views so later pages (collections, search results, live card updates) reuse it.
+All helpers read prefetched renditions (``asset.renditions.all()``) and never query per asset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.urls import reverse
+
+from assets.models import Asset, Rendition, Status
+
+THUMBNAIL_SPEC = "max256"
+PREVIEW_SPEC = "max1024"
+
+
+def _renditions(asset: Asset) -> list[Rendition]:
+    return sorted(asset.renditions.all(), key=lambda r: (r.width * r.height, r.spec))
+
+
+def pick_rendition(asset: Asset, spec: str) -> Rendition | None:
+    """The rendition with this spec, else the closest one that exists (smallest for thumbnails)."""
+    renditions = _renditions(asset)
+    for rendition in renditions:
+        if rendition.spec == spec:
+            return rendition
+    if not renditions:
+        return None
+    return renditions[-1] if spec == PREVIEW_SPEC else renditions[0]
+
+
+def rendition_url(asset: Asset, rendition: Rendition) -> str:
+    return reverse("api:asset-rendition", args=[asset.pk, rendition.spec])
+
+
+@dataclass(frozen=True)
+class Picture:
+    url: str
+    width: int
+    height: int
+
+
+def picture(asset: Asset, spec: str) -> Picture | None:
+    rendition = pick_rendition(asset, spec)
+    if rendition is None:
+        return None
+    return Picture(rendition_url(asset, rendition), rendition.width, rendition.height)
+
+
+def decorate(asset: Asset) -> Asset:
+    """Attach what a card needs (``asset.thumb``, ``asset.is_busy``) without further queries."""
+    asset.thumb = picture(asset, THUMBNAIL_SPEC)
+    asset.is_busy = asset.status in (Status.PENDING, Status.PROCESSING)
+    return asset
+
+
+# --- EXIF ---------------------------------------------------------------------------------
+
+
+def _trim(number: float, places: int = 1) -> str:
+    text = f"{number:.{places}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def format_exposure(seconds: float | None) -> str:
+    if not seconds or seconds <= 0:
+        return ""
+    if seconds >= 1:
+        return f"{_trim(seconds)} s"
+    fraction = Fraction(seconds).limit_denominator(100_000)
+    if fraction.numerator == 1:
+        return f"1/{fraction.denominator} s"
+    return f"1/{_trim(1 / seconds, 0)} s"
+
+
+def exif_rows(asset: Asset) -> list[tuple[str, str]]:
+    """Label/value pairs for the EXIF table; rows without a value are left out."""
+    exif = asset.exif or {}
+    f_number = exif.get("f_number")
+    iso = exif.get("iso")
+    focal = exif.get("focal_length")
+    rows = [
+        ("Camera make", asset.camera_make or exif.get("make", "")),
+        ("Camera model", asset.camera_model or exif.get("model", "")),
+        ("Lens", asset.lens or exif.get("lens", "")),
+        ("Exposure time", format_exposure(exif.get("exposure_time"))),
+        ("Aperture", f"f/{_trim(f_number)}" if f_number else ""),
+        ("ISO", _trim(iso, 0) if iso else ""),
+        ("Focal length", f"{_trim(focal)} mm" if focal else ""),
+        ("Software", exif.get("software", "")),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    altitude: float | None
+
+    @property
+    def map_url(self) -> str:
+        lat, lon = f"{self.latitude:.6f}", f"{self.longitude:.6f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"
+
+
+def location(asset: Asset) -> Location | None:
+    if asset.gps_latitude is None or asset.gps_longitude is None:
+        return None
+    altitude = (asset.exif or {}).get("gps", {}).get("altitude")
+    return Location(asset.gps_latitude, asset.gps_longitude, altitude)

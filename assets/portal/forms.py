@@ -1,0 +1,212 @@
+"""Portal forms. They validate what people type; state changes go through assets.actions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from assets import actions
+from assets.archives import is_zip
+from assets.errors import RejectedUpload
+from assets.models import EDIT_ROLES, Asset, Status, Team, Visibility
+from assets.tags import MAX_TAGS, normalise_tags
+
+# Media types the library can filter by. The model does not enumerate them; extend this as ingest
+# learns new kinds of media.
+MEDIA_TYPE_CHOICES = [("image", "Images")]
+
+
+def teams_of(user):
+    """Teams whose assets a person works with (all of them for a superuser)."""
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user)
+
+
+def editor_teams_of(user):
+    """Teams a person may file assets under: editor or manager role (all of them for a superuser)."""
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user, memberships__role__in=EDIT_ROLES)
+
+
+class TagsField(forms.CharField):
+    """Comma-separated text in, a normalised list out (the same rules as the API)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text", f"Separate tags with commas, e.g. “kayak, lake, summer”. At most {MAX_TAGS}."
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        try:
+            return normalise_tags(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that accepts several files (the pattern from Django's documentation)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/*,.heic,.heif,.zip", "class": "file-input"})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            files = [single(item, initial) for item in data if item]
+            if not files and self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return files
+        return [single(data, initial)] if data else []
+
+
+def _check_team_and_visibility(form: forms.Form, team, visibility) -> None:
+    if visibility == Visibility.TEAM and team is None:
+        form.add_error("team", "Choose a team for team visibility.")
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Files",
+        help_text="Photos (JPEG, PNG, WebP, GIF, TIFF, HEIC/HEIF) or zip archives of them. Choose several at once.",
+        # An empty file is a per-file rejection ("file is empty"), not a form error.
+        allow_empty_file=True,
+        error_messages={"required": "Choose at least one file to upload."},
+    )
+    title = forms.CharField(
+        max_length=255, required=False, help_text="Used only when you upload a single file; otherwise each "
+        "file is titled from its name."
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = TagsField()
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="No team",
+        help_text="Only teams where you are an editor or manager.",
+    )
+    visibility = forms.ChoiceField(
+        choices=Visibility.choices, initial=Visibility.PRIVATE,
+        help_text="Team visibility needs a team.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["team"].queryset = editor_teams_of(user).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_team_and_visibility(self, cleaned.get("team"), cleaned.get("visibility"))
+        files = cleaned.get("files") or []
+        # A title names one picture; for several files (or an archive) each is titled from its name.
+        cleaned["single_file"] = len(files) == 1 and not is_zip(files[0])
+        return cleaned
+
+    def options(self) -> actions.AssetOptions:
+        """Upload options from a valid form; the caller still runs actions.check_options on them."""
+        data = self.cleaned_data
+        return actions.AssetOptions(
+            title=data["title"] if data["single_file"] else "",
+            description=data["description"],
+            tags=data["tags"],
+            team=data["team"],
+            visibility=data["visibility"],
+        )
+
+    @property
+    def title_ignored(self) -> bool:
+        return bool(self.cleaned_data.get("title")) and not self.cleaned_data.get("single_file")
+
+
+class AssetEditForm(forms.ModelForm):
+    tags = TagsField()
+
+    class Meta:
+        model = Asset
+        fields = ["title", "description", "tags", "visibility", "team"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"visibility": "Team visibility needs a team."}
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.user = user
+        teams = editor_teams_of(user)
+        if self.instance.team_id:
+            # Keep the current team selectable even where this person is not one of its editors.
+            teams = teams | Team.objects.filter(pk=self.instance.team_id)
+        self.fields["team"].queryset = teams.distinct().order_by("name")
+        self.fields["team"].empty_label = "No team"
+
+    def clean(self):
+        cleaned = super().clean()
+        team, visibility = cleaned.get("team"), cleaned.get("visibility")
+        _check_team_and_visibility(self, team, visibility)
+        if "team" not in self.errors and team is not None and team.pk != self.instance.team_id:
+            # The same rule as uploading: moving an asset into a team needs an editor role there.
+            try:
+                actions.check_options(self.user, actions.AssetOptions(team=team, visibility=visibility))
+            except RejectedUpload as exc:
+                self.add_error("team", exc.reason)
+        return cleaned
+
+    def validate_constraints(self):
+        # team/visibility is checked in clean() with a readable message; the database constraint
+        # would only repeat it in its own words.
+        pass
+
+
+class LibraryFilterForm(forms.Form):
+    """GET filters of the library. Invalid values are ignored rather than shown as errors."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), to_field_name="slug", required=False, empty_label="Any team"
+    )
+    tag = forms.CharField(required=False, max_length=64)
+    media_type = forms.ChoiceField(
+        choices=[("", "Any type"), *MEDIA_TYPE_CHOICES], required=False, label="Type"
+    )
+    mine = forms.BooleanField(required=False, label="Only mine")
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_of(user).distinct().order_by("name")
+
+    def filter(self, queryset, user):
+        # Only the valid parts apply (invalid fields are absent from cleaned_data): a stale link
+        # with one bad value still filters by the rest.
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("team"):
+            queryset = queryset.filter(team=data["team"])
+        if tag := (data.get("tag") or "").strip().lower():
+            queryset = queryset.filter(tags__contains=[tag])
+        if data.get("media_type"):
+            queryset = queryset.filter(media_type=data["media_type"])
+        if data.get("mine"):
+            queryset = queryset.filter(owner=user)
+        return queryset
+
+    @property
+    def active(self) -> bool:
+        return self.is_bound and any(self.data.get(name) for name in self.fields)
