@@ -167,6 +167,19 @@ EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", 4, minimum=1)
 REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
 REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
 
+# --- Search -------------------------------------------------------------------------------
+
+SEARCH_CANDIDATES = envint("MEDIAVAULT_SEARCH_CANDIDATES", 100, minimum=10)
+SEARCH_RERANK_TOP_N = envint("MEDIAVAULT_SEARCH_RERANK_TOP_N", 50, minimum=1)
+SEARCH_FUSION = envstr("MEDIAVAULT_SEARCH_FUSION", "adaptive")
+# Signal weights for fusion; "adaptive" additionally scales the semantic ones by keyword decisiveness.
+SEARCH_WEIGHTS = {
+    "keyword": envfloat("MEDIAVAULT_WEIGHT_KEYWORD", 0.3),
+    "semantic_text": envfloat("MEDIAVAULT_WEIGHT_TEXT", 1.0),
+    "semantic_image": envfloat("MEDIAVAULT_WEIGHT_CLIP", 0.5),
+    "image": envfloat("MEDIAVAULT_WEIGHT_IMAGE", 1.0),
+}
+
 # --- Celery -----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL

@@ -1,0 +1,122 @@
+"""Search API: GET /api/v1/search/ (text), POST /api/v1/search/ (image, optional text),
+GET /api/v1/assets/{id}/similar/. Results only ever contain assets the caller may see."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assets import imaging
+from assets.api.filters import AssetFilter
+from assets.api.serializers import AssetSerializer
+from assets.errors import RejectedUpload
+from assets.models import Asset
+from search.service import FUSION_METHODS, MODES, SearchRequest, SearchResponse, search
+
+MAX_LIMIT = 100
+
+
+class SearchParams(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    mode = serializers.ChoiceField(choices=MODES, default="hybrid")
+    fusion = serializers.ChoiceField(choices=FUSION_METHODS, required=False, allow_blank=True, default="")
+    rerank = serializers.BooleanField(default=False)
+    instruction = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=24)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    w_keyword = serializers.FloatField(required=False, min_value=0, max_value=10)
+    w_text = serializers.FloatField(required=False, min_value=0, max_value=10)
+    w_clip = serializers.FloatField(required=False, min_value=0, max_value=10)
+    w_image = serializers.FloatField(required=False, min_value=0, max_value=10)
+
+    def to_request(self) -> SearchRequest:
+        data = self.validated_data
+        names = {"w_keyword": "keyword", "w_text": "semantic_text", "w_clip": "semantic_image", "w_image": "image"}
+        return SearchRequest(
+            query=data["q"],
+            mode=data["mode"],
+            fusion=data["fusion"],
+            weights={names[k]: v for k, v in data.items() if k in names},
+            rerank=data["rerank"],
+            instruction=data["instruction"] or None,
+            limit=data["limit"],
+            offset=data["offset"],
+        )
+
+
+class ImageSearchParams(SearchParams):
+    image = serializers.FileField(use_url=False)
+
+
+def _filtered_visible(request) -> object:
+    """The caller's visible assets, narrowed by the same filters as the asset list."""
+    visible = Asset.objects.visible_to(request.user)
+    filterset = AssetFilter(request.query_params, queryset=visible, request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def respond(request, response: SearchResponse, search_request: SearchRequest) -> Response:
+    context = {"request": request}
+    return Response(
+        {
+            "query": search_request.query,
+            "mode": search_request.mode,
+            "count": len(response.hits),
+            "candidates": response.total_candidates,
+            "offset": search_request.offset,
+            "degraded": [f"{signal}: {reason}" for signal, reason in response.degraded.items()],
+            "fusion": response.fusion,
+            "timings_ms": response.timings_ms,
+            "results": [
+                {"asset": AssetSerializer(hit.asset, context=context).data, "explanation": hit.explanation}
+                for hit in response.hits
+            ],
+        }
+    )
+
+
+class SearchView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(parameters=[SearchParams, OpenApiParameter("tag", str)], responses={200: dict})
+    def get(self, request):
+        params = SearchParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        search_request = params.to_request()
+        if not search_request.query.strip():
+            raise ValidationError({"q": "a query is required (or POST an image)"})
+        return respond(request, search(_filtered_visible(request), search_request), search_request)
+
+    @extend_schema(request={"multipart/form-data": ImageSearchParams}, responses={200: dict})
+    def post(self, request):
+        params = ImageSearchParams(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["image"]
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            raise ValidationError({"image": "image is larger than the upload limit"})
+        try:
+            imaging.inspect_image(upload)  # the same checks as any upload: a query image is input too
+        except RejectedUpload as exc:
+            raise ValidationError({"image": exc.reason}) from None
+        search_request = params.to_request()
+        search_request.image = upload.read()
+        return respond(request, search(_filtered_visible(request), search_request), search_request)
+
+
+class SimilarView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: dict})
+    def get(self, request, pk: int):
+        asset = get_object_or_404(Asset.objects.visible_to(request.user), pk=pk)
+        params = SearchParams(data={"limit": request.query_params.get("limit", 24)})
+        params.is_valid(raise_exception=True)
+        search_request = params.to_request()
+        search_request.similar_to = asset
+        return respond(request, search(_filtered_visible(request), search_request), search_request)

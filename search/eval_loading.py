@@ -1,0 +1,121 @@
+"""Loading a labelled corpus for search_eval, and in-process inference for it.
+
+Only the search_eval command imports this module: it runs models in its own process (the web
+never does), through the same registry and embed step the workers use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from tqdm import tqdm
+
+from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status, Visibility
+from search.indexing import index_assets
+from workers import client
+
+BATCH = 256
+
+
+def _asset_for(document: dict, owner) -> Asset:
+    key = str(document["id"])
+    tags = document.get("tags") or []
+    return Asset(
+        owner=owner,
+        visibility=Visibility.ORGANISATION,
+        file=f"eval/{key}",
+        original_filename=str(document.get("filename") or key)[:255],
+        title=str(document.get("title") or "")[:255],
+        description=str(document.get("description") or ""),
+        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        sha256=hashlib.sha256(key.encode()).hexdigest(),
+        mime_type="image/jpeg",
+        byte_size=0,
+        status=Status.READY,
+        embedding_status=EmbeddingStatus.PENDING,
+    )
+
+
+def load_corpus(documents: list[dict], base: Path, log, vectors: bool = True) -> tuple[object, dict[int, str]]:
+    """Create the corpus as assets of one staff user; returns (user, asset pk -> corpus id)."""
+    from workers.embedding import embed_assets
+
+    user = get_user_model().objects.create_user(f"eval-{uuid.uuid4().hex[:8]}", is_staff=True)
+    for document in documents:
+        if "id" not in document:
+            raise ValueError("every corpus line needs an 'id'")
+    created = Asset.objects.bulk_create([_asset_for(d, user) for d in documents], batch_size=2000)
+    id_map = {asset.pk: str(document["id"]) for asset, document in zip(created, documents, strict=True)}
+    started = time.perf_counter()
+    index_assets(list(id_map))
+    log.write(f"keyword index: {len(id_map)} documents in {time.perf_counter() - started:.1f}s\n")
+    if not vectors:
+        return user, id_map
+    images = [(a, base / d["path"]) for a, d in zip(created, documents, strict=True) if d.get("path")]
+    for asset, path in images:
+        asset.file.name = str(path.resolve())
+    kinds = (EmbeddingKind.TEXT, EmbeddingKind.IMAGE) if images else (EmbeddingKind.TEXT,)
+    started = time.perf_counter()
+    for start in tqdm(range(0, len(created), BATCH), desc="embedding corpus", unit="batch", file=log):
+        report = embed_assets(created[start : start + BATCH], kinds=kinds)
+        for kind, reason in report.skipped.items():
+            if start == 0:
+                log.write(f"{kind} vectors skipped: {reason}\n")
+    log.write(f"vectors ({', '.join(kinds)}): {len(created)} documents in {time.perf_counter() - started:.1f}s\n")
+    return user, id_map
+
+
+class LocalEncoder:
+    """The service's Encoder, answered in this process; query vectors can be computed up front."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, str], client.QueryVector] = {}
+
+    def _model(self, kind: str):
+        from workers.ml import registry
+        from workers.ml.errors import ModelUnavailable
+
+        try:
+            return registry.get_model(kind)
+        except ModelUnavailable as exc:
+            raise client.InferenceUnavailable(f"model unavailable: {exc.reason}") from None
+
+    def _encode(self, texts: list[str], kind: str):
+        model = self._model(kind)
+        vectors = model.encode_queries(texts) if kind == "text" else model.encode_texts(texts)
+        return model.model_id, vectors
+
+    def prime(self, queries: list[str], log) -> None:
+        unique = list(dict.fromkeys(queries))
+        for kind in ("text", "image"):
+            try:
+                model_id, vectors = self._encode(unique, kind)
+            except client.InferenceUnavailable as exc:
+                log.write(f"query vectors ({kind}) unavailable: {exc.reason}\n")
+                continue
+            for text, vector in zip(unique, vectors, strict=True):
+                self._cache[(kind, text)] = client.QueryVector(model_id, [float(x) for x in vector])
+
+    def text(self, query: str, kind: str) -> client.QueryVector:
+        cached = self._cache.get((kind, query))
+        if cached is not None:
+            return cached
+        model_id, vectors = self._encode([query], kind)
+        return client.QueryVector(model_id, [float(x) for x in vectors[0]])
+
+    def image(self, data: bytes) -> client.QueryVector:
+        import io
+
+        from workers.ml.images import load_image_for_model
+
+        model = self._model("image")
+        vector = model.encode_images([load_image_for_model(io.BytesIO(data), model.image_size)])[0]
+        return client.QueryVector(model.model_id, [float(x) for x in vector])
+
+    def rerank(self, query: str, documents: list[str], instruction: str | None) -> client.RerankScores:
+        model = self._model("rerank")
+        return client.RerankScores(model.model_id, [float(s) for s in model.score(query, documents, instruction)])

@@ -1,0 +1,173 @@
+"""The search service every door uses (API, portal, search_eval): signals, fusion, rerank, explanations.
+
+A signal that cannot run (worker timeout, model unavailable) is named in `degraded` and the
+others carry on; search never fails because inference is down.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from assets.models import ActiveModel, Asset, Embedding
+from search import fusion
+from search.bm25 import bm25_scores
+from search.vectors import nearest
+from workers import client
+from workers.client import InferenceUnavailable
+
+MODES = ("hybrid", "keyword", "semantic")
+FUSION_METHODS = ("adaptive", "weighted", "rrf")
+KEYWORD, TEXT, CLIP, IMAGE = "keyword", "semantic_text", "semantic_image", "image"
+
+
+@dataclass
+class SearchRequest:
+    query: str = ""
+    mode: str = "hybrid"
+    fusion: str = ""
+    weights: dict[str, float] = field(default_factory=dict)
+    rerank: bool = False
+    instruction: str | None = None
+    limit: int = 24
+    offset: int = 0
+    image: bytes | None = None  # search by example image
+    similar_to: Asset | None = None  # "more like this"
+
+
+@dataclass
+class SearchHit:
+    asset: Asset
+    explanation: dict
+
+
+@dataclass
+class SearchResponse:
+    hits: list[SearchHit]
+    total_candidates: int
+    degraded: dict[str, str]
+    fusion: dict
+    timings_ms: dict[str, float]
+
+
+class Encoder:
+    """Query-time inference. The default goes through the realtime queue (workers.client)."""
+
+    def text(self, query: str, kind: str) -> client.QueryVector:
+        return client.encode_query_text(query, kind=kind)
+
+    def image(self, data: bytes) -> client.QueryVector:
+        return client.encode_query_image(data)
+
+    def rerank(self, query: str, documents: list[str], instruction: str | None) -> client.RerankScores:
+        return client.rerank(query, documents, instruction=instruction)
+
+
+def _candidates_depth(request: SearchRequest) -> int:
+    return max(settings.SEARCH_CANDIDATES, request.offset + request.limit)
+
+
+class _Signals:
+    """Collects ranked lists and the reasons for missing ones."""
+
+    def __init__(self):
+        self.lists: dict[str, list[tuple[int, float]]] = {}
+        self.degraded: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+
+    def run(self, name: str, compute) -> None:
+        started = time.perf_counter()
+        try:
+            self.lists[name] = compute()
+        except InferenceUnavailable as exc:
+            self.degraded[name] = exc.reason
+        finally:
+            self.timings[name] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def _vector_signal(kind: str, vector: client.QueryVector, visible: QuerySet, depth: int, exclude=()):
+    return nearest(kind, vector.model_id, vector.vector, visible=visible, limit=depth, exclude_ids=tuple(exclude))
+
+
+def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
+    model_id = ActiveModel.model_id_for(kind)
+    rows = Embedding.objects.filter(asset=asset, kind=kind)
+    if model_id:
+        rows = rows.filter(model_id=model_id)
+    row = rows.order_by("-created_at").first()
+    if row is None:
+        raise InferenceUnavailable(f"this asset has no {kind} vector yet")
+    return client.QueryVector(row.model_id, list(row.vector))
+
+
+def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Signals:
+    signals = _Signals()
+    depth = _candidates_depth(request)
+    if request.similar_to is not None:
+        asset = request.similar_to
+        for kind, name in (("image", IMAGE), ("text", TEXT)):
+            signals.run(name, lambda k=kind: _vector_signal(k, _stored_vector(asset, k), visible, depth, [asset.pk]))
+        return signals
+    if request.image is not None:
+        signals.run(IMAGE, lambda: _vector_signal("image", encoder.image(request.image), visible, depth))
+    query = request.query.strip()
+    if query and request.mode in ("hybrid", "keyword"):
+        signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth))
+    if query and request.mode in ("hybrid", "semantic"):
+        signals.run(TEXT, lambda: _vector_signal("text", encoder.text(query, "text"), visible, depth))
+        signals.run(CLIP, lambda: _vector_signal("image", encoder.text(query, "image"), visible, depth))
+    return signals
+
+
+def _rerank(request: SearchRequest, ordered: list[fusion.Candidate], assets: dict[int, Asset], encoder, signals):
+    top = ordered[: settings.SEARCH_RERANK_TOP_N]
+    documents = [assets[c.asset_id].document_text() for c in top]
+    started = time.perf_counter()
+    try:
+        scores = encoder.rerank(request.query, documents, request.instruction)
+    except InferenceUnavailable as exc:
+        signals.degraded["rerank"] = exc.reason
+        return ordered, {}
+    finally:
+        signals.timings["rerank"] = round((time.perf_counter() - started) * 1000, 2)
+    by_id = {c.asset_id: float(s) for c, s in zip(top, scores.scores, strict=True)}
+    reranked = sorted(top, key=lambda c: (-by_id[c.asset_id], -c.fused, c.asset_id))
+    return reranked + ordered[len(top) :], by_id
+
+
+def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | None = None) -> SearchResponse:
+    """Run `request` over `user_visible` (the caller's visible_to(user), narrowed by any filters)."""
+    if request.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    encoder = encoder or Encoder()
+    started = time.perf_counter()
+    signals = _collect(request, user_visible, encoder)
+    method = request.fusion or settings.SEARCH_FUSION
+    weights = {**settings.SEARCH_WEIGHTS, **request.weights}
+    ordered, facts = fusion.fuse(signals.lists, method=method, weights=weights, keyword_signal=KEYWORD)
+    window = ordered[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
+    # Hydrate through the visible queryset once more: a result can never be an asset the caller may not see.
+    assets = user_visible.select_related("owner", "team").prefetch_related("renditions").in_bulk(
+        [c.asset_id for c in window]
+    )
+    window = [c for c in window if c.asset_id in assets]
+    rerank_scores: dict[int, float] = {}
+    if request.rerank and request.query.strip() and window:
+        window, rerank_scores = _rerank(request, window, assets, encoder, signals)
+    page = window[request.offset : request.offset + request.limit]
+    hits = [
+        SearchHit(
+            asset=assets[c.asset_id],
+            explanation={
+                "signals": c.signals,
+                "fused": round(c.fused, 6),
+                "rerank": round(rerank_scores[c.asset_id], 6) if c.asset_id in rerank_scores else None,
+            },
+        )
+        for c in page
+    ]
+    signals.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+    return SearchResponse(hits, len(ordered), signals.degraded, facts, signals.timings)
