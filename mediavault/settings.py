@@ -1,5 +1,6 @@
 """MediaVault settings: one env-driven module. See README for every variable."""
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -163,7 +164,9 @@ PROCESSING_STUCK_AFTER_S = envint("MEDIAVAULT_STUCK_AFTER_S", 600, minimum=10)
 # Model choice lives with the workers (workers/ml/config.py, MEDIAVAULT_*_MODEL variables).
 
 EMBED_BATCH_SIZE = envint("MEDIAVAULT_EMBED_BATCH_SIZE", 64, minimum=1)
-EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", 4, minimum=1)
+EMBED_BATCHES_PER_CLAIM = envint("MEDIAVAULT_EMBED_BATCHES_PER_CLAIM", 4, minimum=1)
+# JPEG decode is the bottleneck on a GPU machine (see bench/RESULTS.md): one thread per core.
+EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", os.cpu_count() or 2, minimum=1)
 REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
 REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
 

@@ -141,6 +141,8 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
         started = time.perf_counter()
         import torch  # workers only; the web never reaches this module
 
+        # One worker chunk is one forward pass (the model's own default chunking is smaller).
+        model.batch_size = max(model.batch_size, len(pixels))
         vectors = model.encode_preprocessed(torch.stack(pixels))
         encode_s += time.perf_counter() - started
         _store(EmbeddingKind.IMAGE, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)])
@@ -188,9 +190,11 @@ def embed_assets(
 def embed_pending(asset_ids: list[int] | None = None, max_batches: int = 20) -> BatchReport:
     """Worker entry point: claim and embed batches until nothing is pending (bounded per call)."""
     total = BatchReport()
+    # Claim several model batches at once so decoding the next batch overlaps encoding this one.
+    per_claim = settings.EMBED_BATCH_SIZE * settings.EMBED_BATCHES_PER_CLAIM
     with ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS) as pool:
         for _ in range(max_batches):
-            assets = claim(settings.EMBED_BATCH_SIZE, asset_ids)
+            assets = claim(per_claim, asset_ids)
             if not assets:
                 break
             report = embed_assets(assets, pool)
