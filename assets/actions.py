@@ -152,8 +152,10 @@ def _upload_archive(user, raw_name, stream, options) -> Iterator[UploadResult]:
     except RejectedUpload as exc:
         yield UploadResult(raw_name or "archive.zip", "rejected", reason=exc.reason)
         return
+    members = 0
     with archive:
         for member in archives.iter_members(archive):
+            members += 1
             shown = f"{raw_name}/{member.path}" if raw_name else member.path
             if member.file is None:
                 yield UploadResult(shown, "rejected", reason=member.error or "unreadable entry")
@@ -162,6 +164,9 @@ def _upload_archive(user, raw_name, stream, options) -> Iterator[UploadResult]:
                 result = upload_asset(user, member.file, member.filename, options)
             result.filename = shown
             yield result
+    if not members:
+        # An empty archive (or one of folders and dot files only) must not vanish from the report.
+        yield UploadResult(raw_name or "archive.zip", "rejected", reason="archive holds no files")
 
 
 def _delete_original_if_unused(name: str) -> None:
@@ -215,7 +220,8 @@ def update_asset(asset: Asset, changes: dict) -> Asset:
     for key, value in changes.items():
         setattr(asset, key, value)
     with transaction.atomic():
-        asset.save()
+        # Only the edited columns: a worker may be writing status or EXIF to the same row right now.
+        asset.save(update_fields=[*changes, "updated_at"])
         if text_changed:
             request_embedding([asset.pk])
     return asset

@@ -86,7 +86,7 @@ def iter_members(archive: zipfile.ZipFile) -> Iterator[Member]:
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK)  # noqa: SIM115 - returned open; the caller closes it
     written = 0
     try:
         with archive.open(info) as source:
@@ -95,11 +95,13 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
                 if written > info.file_size or written > settings.MAX_UPLOAD_BYTES:
                     raise RejectedUpload("larger than its header declares or than the upload limit")
                 spool.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        spool.close()
-        raise RejectedUpload(f"unreadable archive entry ({exc})") from None
     except RejectedUpload:
         spool.close()
         raise
+    except Exception as exc:
+        # Broken members raise many types (BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError for an
+        # unknown compression method...); each is that member's rejection, never the whole request's crash.
+        spool.close()
+        raise RejectedUpload(f"unreadable archive entry ({type(exc).__name__}: {exc})"[:300]) from None
     spool.seek(0)
     return spool

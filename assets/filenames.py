@@ -5,8 +5,9 @@ import unicodedata
 from assets.errors import RejectedUpload
 
 MAX_NAME_LENGTH = 255
-# Cc control, Cf format (bidi overrides, zero-width), Cs surrogates, Co private use, Cn unassigned.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Cc control, Cf format (bidi overrides, zero-width), Cs surrogates, Co private use, Cn unassigned,
+# Zl/Zp line and paragraph separators (U+2028/U+2029 break lines in logs and terminals like a newline).
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 def clean_filename(raw: str | None) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from assets.errors import RejectedUpload
 
@@ -66,7 +66,8 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
     if claimed is None:
         raise RejectedUpload("unsupported file type: not a JPEG, PNG, WebP, GIF, TIFF or HEIC/HEIF image")
     try:
-        with Image.open(stream) as image:
+        # Only the plugin the signature names may parse the bytes: no other format's parser is ever reached.
+        with Image.open(stream, formats=[claimed]) as image:
             detected = "JPEG" if image.format == "MPO" else image.format
             if detected != claimed:
                 raise RejectedUpload(f"file content is not a valid {claimed} image")
@@ -84,6 +85,8 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
             mime_type = ALLOWED_FORMATS[image.format]
     except RejectedUpload:
         raise
+    except UnidentifiedImageError:
+        raise RejectedUpload(f"file content is not a valid {claimed} image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise RejectedUpload(
             f"image is over the limit of {settings.MAX_IMAGE_PIXELS:,} pixels (decompression bomb)"

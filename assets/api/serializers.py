@@ -38,7 +38,8 @@ class AssetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "uid", "title", "description", "tags", "owner", "team", "visibility",
             "original_filename", "mime_type", "media_type", "byte_size", "width", "height", "sha256",
-            "status", "error", "embedding_status", "embedding_error", "caption", "exif", "camera_make", "camera_model", "lens", "taken_at",
+            "status", "error", "embedding_status", "embedding_error", "caption",
+            "exif", "camera_make", "camera_model", "lens", "taken_at",
             "gps_latitude", "gps_longitude", "orientation", "created_at", "updated_at",
             "urls", "renditions", "embeddings",
         ]

@@ -76,7 +76,9 @@ class AssetViewSet(
             return Response({"duplicate": True, "detail": result.reason, **body}, status=status.HTTP_200_OK)
         return Response({"duplicate": False, **body}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request={"multipart/form-data": BulkUploadSerializer}, responses={207: UploadResultSerializer(many=True)})
+    @extend_schema(
+        request={"multipart/form-data": BulkUploadSerializer}, responses={207: UploadResultSerializer(many=True)}
+    )
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request):
         upload = BulkUploadSerializer(data=request.data)
@@ -127,4 +129,6 @@ class AssetViewSet(
         asset = self.get_object()
         rendition = get_object_or_404(asset.renditions, spec=spec)
         stem = asset.original_filename.rsplit(".", 1)[0]
-        return serve_file(rendition.file, filename=f"{stem}-{spec}.jpg", mime_type=rendition.mime_type, attachment=False)
+        return serve_file(
+            rendition.file, filename=f"{stem}-{spec}.jpg", mime_type=rendition.mime_type, attachment=False
+        )
