@@ -7,7 +7,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -46,7 +46,14 @@ def process_asset(asset_id: int) -> str:
         log.exception("processing asset %s failed", asset_id)
         fields = {"status": Status.FAILED, "error": f"processing failed: {type(exc).__name__}: {exc}"[:1000]}
     fields["status_changed_at"] = timezone.now()
-    Asset.objects.filter(pk=asset_id).update(**fields)
+    for name, value in fields.items():
+        setattr(asset, name, value)
+    try:
+        # save(), not update(): listeners (the keyword index reads camera make and model) must see it;
+        # update_fields: an edit made meanwhile in the portal is not overwritten.
+        asset.save(update_fields=[*fields, "updated_at"])
+    except DatabaseError:
+        return "skipped: deleted while processing"
     if fields["status"] == Status.READY:
         queue.enqueue_embed([asset_id])
     return f"{fields['status']} in {time.monotonic() - started:.2f}s"

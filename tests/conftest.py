@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from assets.models import Membership, Role, Team
+from mediavault.celery import app
 
 SAMPLES = settings.SHARED_DATA / "exif-samples"
 
@@ -129,10 +131,8 @@ def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, worker_model_env):
+def worker_process(django_db_setup, django_db_blocker, worker_model_env):
     """A real worker process (prefork, one child) serving every queue, against the test database."""
-    from mediavault.celery import app
-
     app.control.purge()
     log_path = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
     with open(log_path, "w") as log:
@@ -153,6 +153,29 @@ def celery_worker(django_db_setup, django_db_blocker, worker_model_env):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def worker_idle() -> bool:
+    """No task running or reserved in this session's worker and no message waiting in its queues."""
+    inspect = app.control.inspect(destination=[f"test-{os.getpid()}@{socket.gethostname()}"], timeout=2, limit=1)
+    active, reserved = inspect.active(), inspect.reserved()
+    if active is None or reserved is None:
+        return False  # no answer is no evidence of idleness
+    busy = [*active.values(), *reserved.values()]
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        waiting = sum(client.llen(queue) for queue in ("ingest", "embed", "realtime"))
+    return not any(busy) and waiting == 0
+
+
+@pytest.fixture
+def celery_worker(worker_process):
+    """The real worker, idle before the test (its start-up sweep done, models reported) and again after:
+    work a test sets off (an ingest chains an embed) must not write into the database after its flush."""
+    app.send_task("workers.sweep").get(timeout=30)
+    wait_for(worker_idle, timeout=60, interval=0.2)
+    yield worker_process
+    wait_for(lambda: worker_idle() and worker_idle(), timeout=120, interval=0.2)
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):

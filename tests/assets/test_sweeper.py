@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import socket
 
 import pytest
 from django.conf import settings
@@ -34,30 +32,6 @@ def stuck_asset(owner, status: str, attempts: int, changed_at: dt.datetime) -> A
     )
     Asset.objects.filter(pk=asset.pk).update(status_changed_at=changed_at)
     return asset
-
-
-def _worker_idle() -> bool:
-    """No task running or reserved in the worker and no message waiting in any of its queues."""
-    # Only this session's worker (named by tests/conftest.py), answering at once rather than after the timeout.
-    inspect = app.control.inspect(destination=[f"test-{os.getpid()}@{socket.gethostname()}"], timeout=2, limit=1)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:
-        return False  # no answer is no evidence of idleness
-    busy = [*active.values(), *reserved.values()]
-    with app.connection_for_write() as connection:
-        client = connection.default_channel.client
-        waiting = sum(client.llen(queue) for queue in ("ingest", "embed", "realtime"))
-    return not any(busy) and waiting == 0
-
-
-@pytest.fixture
-def quiet_worker(celery_worker):
-    """The real worker, idle before the test (its start-up sweep done) and again after it: work a test set off
-    (an ingest chains an embed) must not write into the database after the test's flush."""
-    app.send_task("workers.sweep").get(timeout=30)
-    wait_for(_worker_idle, timeout=60, interval=0.2)
-    yield celery_worker
-    wait_for(lambda: _worker_idle() and _worker_idle(), timeout=120, interval=0.2)
 
 
 @pytest.mark.django_db
@@ -90,7 +64,7 @@ def test_sweep_picks_exactly_the_stuck_ones(alice):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_swept_assets_are_processed_by_a_real_worker(quiet_worker, alice):
+def test_swept_assets_are_processed_by_a_real_worker(celery_worker, alice):
     long_ago = timezone.now() - dt.timedelta(hours=1)
     lost_message = stuck_asset(alice, Status.PENDING, 0, long_ago)
     crashed_worker = stuck_asset(alice, Status.PROCESSING, 2, long_ago)
@@ -117,7 +91,7 @@ def test_swept_assets_are_processed_by_a_real_worker(quiet_worker, alice):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_the_periodic_sweep_task_runs_in_the_worker(quiet_worker, alice):
+def test_the_periodic_sweep_task_runs_in_the_worker(celery_worker, alice):
     asset = stuck_asset(alice, Status.PENDING, 0, timezone.now() - dt.timedelta(hours=1))
 
     swept = app.send_task("workers.sweep").get(timeout=30)
