@@ -12,8 +12,9 @@ def enqueue_ingest(asset_id: int) -> None:
 
 
 def enqueue_ingest_on_commit(asset_id: int) -> None:
-    # Primitive arguments only, and only once the row is visible to the worker.
-    transaction.on_commit(lambda: enqueue_ingest(asset_id))
+    # Primitive arguments only, and only once the row is visible to the worker. robust: with the
+    # broker down the upload still succeeds; the sweeper enqueues the pending asset later.
+    transaction.on_commit(lambda: enqueue_ingest(asset_id), robust=True)
 
 EMBED_TASK = "workers.embed"
 
@@ -23,4 +24,4 @@ def enqueue_embed(asset_ids: list[int] | None = None) -> None:
 
 
 def enqueue_embed_on_commit(asset_ids: list[int] | None = None) -> None:
-    transaction.on_commit(lambda: enqueue_embed(asset_ids))
+    transaction.on_commit(lambda: enqueue_embed(asset_ids), robust=True)
