@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("search.urls")),
     path("api/v1/", include("assets.api.urls")),
+    path("", include("search.portal_urls")),
     path("", include("assets.portal.urls")),
 ]

@@ -1,0 +1,270 @@
+"""Portal search pages: text search (hybrid, keyword, semantic), search by an example image, and
+"find similar" for one asset.
+
+Every page searches ``Asset.objects.visible_to(request.user)``, narrowed by the library's filters;
+the search service hydrates its hits through that same queryset, so a result can never be an
+asset the person may not see. Signals that cannot run (worker timeout, model unavailable, no
+vectors yet) are named on the page in plain words; the others still answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_safe
+from PIL import Image, ImageOps
+
+from assets import imaging
+from assets.errors import RejectedUpload
+from assets.models import Asset
+from assets.portal import display
+from assets.portal.access import get_visible_asset, staff_required
+from assets.portal.forms import LibraryFilterForm
+from search.service import CLIP, FUSION_METHODS, IMAGE, KEYWORD, TEXT, SearchRequest, SearchResponse, search
+
+PAGE_SIZE = 24
+IMAGE_PAGE_SIZE = 48  # a dropped image is not kept, so its results come as one longer page
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+PREVIEW_SIDE = 160
+
+MODES = [
+    ("hybrid", "Hybrid", "Words and meaning together"),
+    ("keyword", "Keyword", "Exact words, file names and codes"),
+    ("semantic", "Semantic", "Meaning and picture content"),
+]
+
+# Display order and names of the signals, in the explanation table and in the degraded notice.
+SIGNALS = [
+    (KEYWORD, "Keyword", "Keyword search"),
+    (TEXT, "Semantic text", "Semantic text search"),
+    (CLIP, "Semantic image", "Semantic image search"),
+    (IMAGE, "Image similarity", "Image similarity search"),
+]
+SIGNAL_LABEL = {name: label for name, label, _ in SIGNALS}
+SIGNAL_SERVICE = {name: service for name, _, service in SIGNALS} | {"rerank": "Reranking"}
+FUSION_LABEL = {"adaptive": "Adaptive", "weighted": "Weighted", "rrf": "Reciprocal rank"}
+
+
+class SearchForm(forms.Form):
+    """The GET parameters of the search page. Invalid values fall back to defaults, as in the library."""
+
+    q = forms.CharField(required=False, max_length=1000)
+    mode = forms.ChoiceField(choices=[(value, label) for value, label, _ in MODES], required=False)
+    rerank = forms.BooleanField(required=False)
+    instruction = forms.CharField(required=False, max_length=500)
+    fusion = forms.ChoiceField(choices=[("", "Default"), *((m, FUSION_LABEL[m]) for m in FUSION_METHODS)],
+                               required=False)
+    offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
+    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
+
+    def to_request(self, *, limit: int = PAGE_SIZE) -> SearchRequest:
+        self.is_valid()
+        data = self.cleaned_data  # only the fields that validated
+        return SearchRequest(
+            query=(data.get("q") or "").strip(),
+            mode=data.get("mode") or "hybrid",
+            fusion=data.get("fusion") or "",
+            rerank=bool(data.get("rerank")),
+            instruction=(data.get("instruction") or "").strip() or None,
+            limit=data.get("limit") or limit,
+            offset=data.get("offset") or 0,
+        )
+
+
+class ImageSearchForm(forms.Form):
+    image = forms.FileField(
+        label="Search by image",
+        error_messages={
+            "required": "Choose an image (or drop one here) to search with.",
+            "empty": "That file is empty: choose an image to search with.",
+            "invalid": "No file was received: choose an image to search with.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*,.heic,.heif", "class": "file-input"}),
+    )
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        name = (upload.name or "This file")[:120]
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"“{name}” cannot be used for search: it is larger than the limit of "
+                f"{settings.MAX_UPLOAD_BYTES:,} bytes."
+            )
+        try:
+            # The same checks as any upload: a query image is input from outside too.
+            imaging.inspect_image(upload)
+        except RejectedUpload as exc:
+            raise forms.ValidationError(f"“{name}” cannot be used for search: {exc.reason}.") from None
+        return upload
+
+
+# --- What the templates show --------------------------------------------------------------------
+
+
+@dataclass
+class ExplainRow:
+    signal: str
+    label: str
+    score: float | None  # None: the signal ran but did not return this asset
+    rank: int | None
+
+
+@dataclass
+class Result:
+    asset: Asset
+    position: int
+    rows: list[ExplainRow]
+    fused: float
+    rerank: float | None
+
+
+def _ran(response: SearchResponse) -> list[str]:
+    """Signals that ran and answered (in display order); timings name every signal that was tried."""
+    return [name for name, _, _ in SIGNALS if name in response.timings_ms and name not in response.degraded]
+
+
+def _results(response: SearchResponse, offset: int) -> list[Result]:
+    ran = _ran(response)
+    results = []
+    for position, hit in enumerate(response.hits, start=offset + 1):
+        found = hit.explanation["signals"]
+        rows = [
+            ExplainRow(name, SIGNAL_LABEL[name], found[name]["score"], found[name]["rank"])
+            if name in found
+            else ExplainRow(name, SIGNAL_LABEL[name], None, None)
+            for name in ran
+        ]
+        results.append(Result(display.decorate(hit.asset), position, rows, hit.explanation["fused"],
+                              hit.explanation["rerank"]))
+    return results
+
+
+def degraded_notices(degraded: dict[str, str], *, others_ran: bool) -> list[str]:
+    """One plain sentence per signal that could not run, saying what the results are based on."""
+    notices = []
+    for signal, reason in degraded.items():
+        label = SIGNAL_SERVICE.get(signal, signal)
+        if signal == "rerank":
+            consequence = "results are in their fused order, not reranked"
+        elif others_ran:
+            consequence = "results use the other signals"
+        else:
+            consequence = "no other signal could answer this search"
+        notices.append(f"{label} is unavailable right now: {reason}; {consequence}.")
+    return notices
+
+
+def _result_context(response: SearchResponse, search_request: SearchRequest, *, pageable: bool = True) -> dict:
+    offset, limit = search_request.offset, search_request.limit
+    ran = _ran(response)
+    fusion = response.fusion or {}
+    return {
+        "response": response,
+        "results": _results(response, offset),
+        "ran": [SIGNAL_LABEL[name] for name in ran],
+        "notices": degraded_notices(response.degraded, others_ran=bool(ran)),
+        "reranked": any(hit.explanation["rerank"] is not None for hit in response.hits),
+        "unanswered": not ran,
+        "fusion_label": FUSION_LABEL.get(fusion.get("method", ""), fusion.get("method", "")),
+        "fusion_weights": [
+            (SIGNAL_LABEL[name], weight) for name, weight in (fusion.get("weights") or {}).items() if name in ran
+        ],
+        "decisiveness": fusion.get("keyword_decisiveness"),
+        "timings": [
+            (SIGNAL_SERVICE.get(name, name), ms) for name, ms in response.timings_ms.items() if name != "total"
+        ],
+        "total_ms": response.timings_ms.get("total"),
+        "page": {
+            "start": offset + 1,
+            "end": offset + len(response.hits),
+            "previous": max(0, offset - limit) if pageable and offset > 0 else None,
+            "next": offset + limit if pageable and offset + limit < response.total_candidates else None,
+        },
+    }
+
+
+def _preview_data_uri(data: bytes) -> str | None:
+    """A small inline preview of the query image: it is not stored anywhere, so the page carries it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (PREVIEW_SIDE * 2, PREVIEW_SIDE * 2))
+            small = ImageOps.exif_transpose(image).convert("RGB")
+            small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+            buffer = io.BytesIO()
+            small.save(buffer, format="JPEG", quality=80)
+    except Exception:  # a preview is a nicety; inspect_image has already accepted the file
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _filter_values(filters: LibraryFilterForm) -> list[tuple[str, str]]:
+    """The active filters as (name, value) pairs, for the image form to carry along."""
+    return [(name, filters.data.get(name)) for name in filters.fields if filters.data.get(name)]
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def search_page(request):
+    """GET: search by words. POST (multipart): search by an example image, with the same filters."""
+    data = request.POST if request.method == "POST" else request.GET
+    params = SearchForm(data)
+    filters = LibraryFilterForm(data, user=request.user)
+    image_form = ImageSearchForm(request.POST, request.FILES) if request.method == "POST" else ImageSearchForm()
+    search_request = params.to_request(limit=IMAGE_PAGE_SIZE if request.method == "POST" else PAGE_SIZE)
+    context = {
+        "nav": "search",
+        "modes": MODES,
+        "params": search_request,
+        "advanced_open": bool(search_request.instruction or search_request.fusion),
+        "fusion_choices": [("", "Default"), *((m, FUSION_LABEL[m]) for m in FUSION_METHODS)],
+        "filters": filters,
+        "filter_values": _filter_values(filters),
+        "image_form": image_form,
+        "searched": False,
+    }
+    status = 200
+    if request.method == "POST":
+        if image_form.is_valid():
+            upload = image_form.cleaned_data["image"]
+            upload.seek(0)
+            image_bytes = upload.read()
+            image_request = SearchRequest(image=image_bytes, limit=search_request.limit)
+            response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), image_request)
+            context.update(
+                _result_context(response, image_request, pageable=False),
+                searched=True,
+                by_image={"name": upload.name, "preview": _preview_data_uri(image_bytes)},
+            )
+        else:
+            status = 400
+    elif search_request.query:
+        response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), search_request)
+        context.update(_result_context(response, search_request), searched=True)
+    return render(request, "search/search.html", context, status=status)
+
+
+@staff_required
+@require_safe
+def similar(request, pk: int):
+    """Assets that look or read like this one; 404 unless this person may see it."""
+    asset = display.decorate(get_visible_asset(request.user, pk))
+    page = SearchForm(request.GET).to_request()
+    search_request = SearchRequest(similar_to=asset, limit=page.limit, offset=page.offset)
+    response = search(Asset.objects.visible_to(request.user), search_request)
+    context = {
+        "nav": "search",
+        "asset": asset,
+        # Neither stored vector exists (for the active models): say so rather than "no results".
+        "no_vectors": IMAGE in response.degraded and TEXT in response.degraded,
+        **_result_context(response, search_request),
+    }
+    return render(request, "search/similar.html", context)
