@@ -72,6 +72,7 @@ def respond(request, response: SearchResponse, search_request: SearchRequest) ->
             "count": len(response.hits),
             "candidates": response.total_candidates,
             "offset": search_request.offset,
+            "signals": response.signals_run,
             "degraded": [f"{signal}: {reason}" for signal, reason in response.degraded.items()],
             "fusion": response.fusion,
             "timings_ms": response.timings_ms,

@@ -125,8 +125,8 @@ class Result:
 
 
 def _ran(response: SearchResponse) -> list[str]:
-    """Signals that ran and answered (in display order); timings name every signal that was tried."""
-    return [name for name, _, _ in SIGNALS if name in response.timings_ms and name not in response.degraded]
+    """Signals that ran and answered, in display order."""
+    return [name for name, _, _ in SIGNALS if name in response.signals_run]
 
 
 def _results(response: SearchResponse, offset: int) -> list[Result]:

@@ -7,6 +7,7 @@ others carry on; search never fails because inference is down.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -48,6 +49,7 @@ class SearchHit:
 class SearchResponse:
     hits: list[SearchHit]
     total_candidates: int
+    signals_run: list[str]
     degraded: dict[str, str]
     fusion: dict
     timings_ms: dict[str, float]
@@ -111,14 +113,20 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Si
         for kind, name in (("image", IMAGE), ("text", TEXT)):
             signals.run(name, lambda k=kind: _vector_signal(k, _stored_vector(asset, k), visible, depth, [asset.pk]))
         return signals
-    if request.image is not None:
-        signals.run(IMAGE, lambda: _vector_signal("image", encoder.image(request.image), visible, depth))
     query = request.query.strip()
-    if query and request.mode in ("hybrid", "keyword"):
-        signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth))
-    if query and request.mode in ("hybrid", "semantic"):
-        signals.run(TEXT, lambda: _vector_signal("text", encoder.text(query, "text"), visible, depth))
-        signals.run(CLIP, lambda: _vector_signal("image", encoder.text(query, "image"), visible, depth))
+    encodings: dict[str, tuple[str, Future]] = {}
+    # Query encodings wait on workers: start them all at once so they share one timeout, and run
+    # the keyword SQL meanwhile. Database work stays on this thread (and its transaction).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        if request.image is not None:
+            encodings[IMAGE] = ("image", pool.submit(encoder.image, request.image))
+        if query and request.mode in ("hybrid", "semantic"):
+            encodings[TEXT] = ("text", pool.submit(encoder.text, query, "text"))
+            encodings[CLIP] = ("image", pool.submit(encoder.text, query, "image"))
+        if query and request.mode in ("hybrid", "keyword"):
+            signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth))
+        for name, (kind, future) in encodings.items():
+            signals.run(name, lambda k=kind, f=future: _vector_signal(k, f.result(), visible, depth))
     return signals
 
 
@@ -170,4 +178,4 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
         for c in page
     ]
     signals.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResponse(hits, len(ordered), signals.degraded, facts, signals.timings)
+    return SearchResponse(hits, len(ordered), sorted(signals.lists), signals.degraded, facts, signals.timings)

@@ -1,0 +1,80 @@
+"""Fusion settings against the flickr8k dev queries, corpus loaded once (a research aid, not a test).
+
+    .venv/bin/python bench/fusion_sweep.py [--max-queries N]
+
+Prints Recall@1/@10 per query file for each fusion configuration, so a default can be chosen by
+a rule that holds on both kinds of query rather than by one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediavault.settings")
+os.environ.setdefault("MEDIAVAULT_REDIS_NAME", "redis-bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from assets.models import Asset  # noqa: E402
+from search import evaluation  # noqa: E402
+from search.eval_loading import LocalEncoder, load_corpus  # noqa: E402
+from search.service import SearchRequest, search  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "flickr8k"
+CONFIGS = [
+    ("keyword", "keyword", "", {}),
+    ("semantic", "semantic", "", {}),
+    ("rrf k=60", "hybrid", "rrf", {"keyword": 1.0, "semantic_text": 1.0}),
+    ("weighted kw=0.25", "hybrid", "weighted", {"keyword": 0.25, "semantic_text": 0.75}),
+    ("adaptive kw=0.1", "hybrid", "adaptive", {"keyword": 0.1}),
+    ("adaptive kw=0.2", "hybrid", "adaptive", {"keyword": 0.2}),
+    ("adaptive kw=0.3", "hybrid", "adaptive", {"keyword": 0.3}),
+    ("adaptive kw=0.5", "hybrid", "adaptive", {"keyword": 0.5}),
+]
+
+
+def _read(name: str, limit: int) -> list[dict]:
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-queries", type=int, default=0)
+    args = parser.parse_args()
+    corpus = _read("corpus.jsonl", 0)
+    files = {
+        "paraphrase": _read("queries-paraphrase-dev.jsonl", args.max_queries),
+        "identifier": _read("queries-identifier-dev.jsonl", args.max_queries),
+    }
+    with evaluation.isolated_database("fusion_sweep"):
+        user, id_map = load_corpus(corpus, DATA, log=sys.stderr)
+        encoder = LocalEncoder()
+        encoder.prime([row["query"] for rows in files.values() for row in rows], log=sys.stderr)
+        visible = Asset.objects.visible_to(user)
+        print("| config | paraphrase R@1 | paraphrase R@10 | identifier R@1 | identifier R@10 |")
+        print("|---|---|---|---|---|")
+        for label, mode, method, weights in CONFIGS:
+            cells = []
+            for rows in files.values():
+                r1 = r10 = 0.0
+                for row in rows:
+                    request = SearchRequest(query=row["query"], mode=mode, fusion=method, weights=weights, limit=10)
+                    ranked = [id_map[h.asset.pk] for h in search(visible, request, encoder=encoder).hits]
+                    relevant = set(row["relevant"])
+                    r1 += evaluation.recall_at(ranked, relevant, 1)
+                    r10 += evaluation.recall_at(ranked, relevant, 10)
+                cells += [f"{r1 / len(rows):.3f}", f"{r10 / len(rows):.3f}"]
+            print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
