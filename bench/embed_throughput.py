@@ -46,9 +46,8 @@ import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,22 +226,6 @@ def configure_environment(args: argparse.Namespace, checkpoint: Path, media_root
     )
     os.environ.pop("MEDIAVAULT_CLIP_CONFIG", None)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-@contextmanager
-def throwaway_database() -> Iterator[None]:
-    """A freshly migrated throwaway database for the run, dropped afterwards whatever happens."""
-    from django.db import connection
-    from django.test.utils import setup_test_environment, teardown_test_environment
-
-    setup_test_environment()
-    original_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
-        teardown_test_environment()
 
 
 def purge_bench_queue() -> None:
@@ -547,7 +530,9 @@ def measure_in_sandbox(args: argparse.Namespace, synthetic: list[Path], real: li
         import django
 
         django.setup()
-        with throwaway_database():
+        from search.evaluation import isolated_database
+
+        with isolated_database("bench_embed"):
             return run_measurements(args, synthetic, real)
 
 
