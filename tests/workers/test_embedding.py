@@ -103,7 +103,8 @@ def test_missing_embedding_is_relative_to_the_active_model(alice):
 
     asset = _ready_asset(alice, make_jpeg(), "a.jpg")
     Embedding.objects.create(asset=asset, kind="text", model_id="old-model", dim=3, vector=[1, 0, 0])
-    ActiveModel.objects.create(kind="text", available=True, model_id="new-model", dim=3)
+    # update_or_create: a worker of another test may have reported its models already.
+    ActiveModel.objects.update_or_create(kind="text", defaults={"available": True, "model_id": "new-model", "dim": 3})
     assert list(Asset.objects.missing_embedding("text")) == [asset]
     Embedding.objects.create(asset=asset, kind="text", model_id="new-model", dim=3, vector=[0, 1, 0])
     assert not Asset.objects.missing_embedding("text").exists()

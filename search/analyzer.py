@@ -1,0 +1,139 @@
+"""The one text analyzer: documents and queries go through the same `analyze`, so a word matches
+itself whatever form it was typed in.
+
+Decisions, and why:
+- NFKC, then case folding, then NFKC again (folding can un-normalise): full-width "ＩＭＧ５１９５" and
+  ligatures match their plain forms, and "Straße" matches "STRASSE" (casefold, not lower).
+- A token is a run of letters and digits (combining marks kept inside words so Indic and Thai words
+  stay whole). Everything else splits, underscores included: "IMG_5195.HEIC" -> img, 5195, heic.
+- A token made of letters then at least three digits (or the reverse), like "img5195" or "dsc01234",
+  also yields its two parts, so "IMG5195" finds "IMG_5195" and the other way round. Only one
+  letter/digit boundary qualifies: hex hashes ("693b08cb0e") stay whole instead of shattering into
+  noise that would lengthen every document.
+- Chinese, Japanese and Korean runs become overlapping character bigrams (a lone character stays a
+  unigram), as Lucene's CJK analyzer does: no dictionary needed and a query's bigrams are a subset
+  of a matching document's.
+- No stemming and no stop words in the index. Queries drop a small English stop list (see
+  `query_terms`): those words sit in most documents, so they add almost nothing to BM25 while
+  costing a posting list the size of the corpus on every query.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable
+
+# Longest token kept: a SHA-256 in hex fits; longer runs are cut, identically for queries.
+MAX_TOKEN_CHARS = 64
+
+# Han (incl. extensions and compatibility ideographs, iteration marks), Hiragana, Katakana
+# (incl. phonetic extensions; NFKC already turned half-width forms into these) and Hangul.
+_CJK_RANGES = (
+    "\u1100-\u11ff"  # Hangul Jamo
+    "\u3005-\u3007"  # 々 〆 〇
+    "\u3040-\u309f"  # Hiragana
+    "\u30a0-\u30ff"  # Katakana
+    "\u3130-\u318f"  # Hangul compatibility Jamo
+    "\u31f0-\u31ff"  # Katakana phonetic extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\ua960-\ua97f"  # Hangul Jamo extended A
+    "\uac00-\ud7af"  # Hangul syllables
+    "\ud7b0-\ud7ff"  # Hangul Jamo extended B
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\U00020000-\U0003134f"  # CJK extensions B-G and compatibility supplement
+)
+
+
+def _mark_ranges() -> str:
+    """Character-class ranges of the combining marks (Mn, Mc, Me) in planes 0-1.
+
+    `re` has no \\p{M}; without marks inside words "हिन्दी" would fall apart at every vowel sign.
+    """
+    ranges: list[str] = []
+    start = None
+    for code in range(0x20000 if sys.maxunicode > 0xFFFF else 0x10000):
+        is_mark = unicodedata.category(chr(code)).startswith("M")
+        if is_mark and start is None:
+            start = code
+        elif not is_mark and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    return "".join(ranges)
+
+
+_CJK = f"[{_CJK_RANGES}]"
+_WORD_START = rf"(?:(?!{_CJK})[^\W_])"  # a letter or digit that is not CJK
+_TOKEN_RE = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>{_WORD_START}(?:{_WORD_START}|[{_mark_ranges()}])*)")
+# Letters then >= 3 digits, or >= 3 digits then letters: a file-name counter glued to its prefix.
+_IDENTIFIER_RE = re.compile(r"^(?:([^\W\d_]+)(\d{3,})|(\d{3,})([^\W\d_]+))$")
+
+# Lucene's English stop set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET): familiar and tiny.
+QUERY_STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+    "will", "with",
+})
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _bigrams(run: str) -> Iterable[str]:
+    if len(run) == 1:
+        return (run,)
+    return (run[i : i + 2] for i in range(len(run) - 1))
+
+
+def analyze(text: str) -> list[str]:
+    """Tokens of `text`, in order, duplicates kept (term frequency matters)."""
+    if not text:
+        return []
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(normalize(text)):
+        cjk = match.group("cjk")
+        if cjk:
+            tokens.extend(_bigrams(cjk))
+            continue
+        word = match.group("word")[:MAX_TOKEN_CHARS]
+        tokens.append(word)
+        parts = _IDENTIFIER_RE.match(word)
+        if parts:
+            tokens.extend(part for part in parts.groups() if part)
+    return tokens
+
+
+def query_terms(query: str) -> list[str]:
+    """The analysed query BM25 scores: `analyze` minus stop words, unless nothing else is left
+    ("the who" still searches for something). Duplicates are kept: a repeated word counts twice,
+    as in Lucene and bm25s."""
+    tokens = analyze(query)
+    kept = [token for token in tokens if token not in QUERY_STOP_WORDS]
+    return kept or tokens
+
+
+def document_tokens(asset) -> list[str]:
+    """Every token BM25 indexes for an asset: its text fields, tags, file name and camera."""
+    fields = [
+        asset.title,
+        asset.description,
+        asset.caption,
+        *(asset.tags or []),
+        asset.original_filename,
+        asset.camera_make,
+        asset.camera_model,
+    ]
+    tokens: list[str] = []
+    for field in fields:
+        if field:
+            tokens.extend(analyze(field))
+    return tokens
+
+
+# The fields `document_tokens` reads: a save that touches none of them cannot change the index.
+INDEXED_FIELDS = frozenset(
+    {"title", "description", "caption", "tags", "original_filename", "camera_make", "camera_model"}
+)

@@ -1,0 +1,71 @@
+"""BM25 inside PostgreSQL: an inverted index as plain tables, statistics kept by triggers.
+
+Rows:
+- Document: one per indexed asset (its token count and a hash of its tokens).
+- Posting: one per (asset, distinct term), with the term frequency and, copied in, the document
+  length, so scoring a posting needs no join: the (term, asset) index covers (tf, dl) and a
+  query's postings are read by index-only scans.
+- Term: document frequency per term; CorpusStats: N and the total length, one row.
+
+Term and CorpusStats are written only by the triggers in migration 0002, in the same statement
+as the rows they count, so they can never drift from the postings (and roll back with them).
+Foreign keys are declared to Django without constraints; the migration adds real ones with
+ON DELETE CASCADE (asset -> document -> postings), so deleting an asset by any path, the ORM,
+a queryset or raw SQL, removes its index rows in the same statement.
+"""
+
+from django.db import models
+
+from assets.models import Asset
+
+
+class Document(models.Model):
+    asset = models.OneToOneField(
+        Asset, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="search_document"
+    )
+    length = models.PositiveIntegerField()
+    # Hash of the token multiset: a save that leaves the tokens as they were skips re-indexing.
+    token_hash = models.CharField(max_length=32)
+    # Set by a trigger when an indexed column changes without Asset.save() (queryset.update(), raw
+    # SQL); `indexing.reindex_stale()` catches up.
+    stale = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"document {self.asset_id} ({self.length} tokens)"
+
+
+class Posting(models.Model):
+    pk = models.CompositePrimaryKey("document", "term")
+    # No index of its own: the primary key (asset_id, term) serves lookups by asset.
+    document = models.ForeignKey(
+        Document, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, db_column="asset_id"
+    )
+    term = models.TextField(db_collation="C")
+    tf = models.PositiveIntegerField()
+    dl = models.PositiveIntegerField(help_text="Length of the document, copied for index-only scoring.")
+
+    class Meta:
+        indexes = [models.Index(fields=["term", "document"], include=["tf", "dl"], name="search_posting_term_cover")]
+
+    def __str__(self) -> str:
+        return f"{self.term}@{self.document_id}x{self.tf}"
+
+
+class Term(models.Model):
+    term = models.TextField(primary_key=True, db_collation="C")
+    df = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.term} (df {self.df})"
+
+
+class CorpusStats(models.Model):
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    doc_count = models.BigIntegerField(default=0)
+    total_length = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="search_corpusstats_single_row")]
+
+    def __str__(self) -> str:
+        return f"N={self.doc_count} total_length={self.total_length}"

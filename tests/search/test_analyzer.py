@@ -1,0 +1,82 @@
+"""The one analyzer: what documents and queries turn into."""
+
+from __future__ import annotations
+
+from assets.models import Asset
+from search.analyzer import MAX_TOKEN_CHARS, analyze, document_tokens, query_terms
+
+
+def test_nfkc_turns_full_width_letters_and_digits_into_plain_ones():
+    assert analyze("ＩＭＧ＿５１９５") == ["img", "5195"]
+    assert analyze("２０２４年") == ["2024", "年"]
+    assert analyze("ﬁsh ①") == ["fish", "1"]
+
+
+def test_case_folding_goes_beyond_lowercase():
+    assert analyze("Straße") == analyze("STRASSE") == ["strasse"]
+    assert analyze("ΣΊΣΥΦΟΣ") == analyze("σίσυφος")
+
+
+def test_file_names_split_at_punctuation_and_underscores():
+    assert analyze("IMG_5195.HEIC") == ["img", "5195", "heic"]
+    assert analyze("1000268201_693b08cb0e.jpg") == ["1000268201", "693b08cb0e", "jpg"]
+    assert analyze("summer-party (final) v2.tar.gz") == ["summer", "party", "final", "v2", "tar", "gz"]
+
+
+def test_a_counter_glued_to_its_prefix_also_yields_the_parts():
+    assert analyze("IMG5195") == ["img5195", "img", "5195"]
+    assert analyze("5195img") == ["5195img", "5195", "img"]
+    # Two digits are not a counter, and a hex hash with many letter/digit switches stays whole.
+    assert analyze("v12 693b08cb0e") == ["v12", "693b08cb0e"]
+
+
+def test_chinese_text_becomes_overlapping_bigrams():
+    assert analyze("红色的汽车") == ["红色", "色的", "的汽", "汽车"]
+    assert analyze("车") == ["车"]
+
+
+def test_japanese_kana_and_kanji_bigram_across_scripts():
+    assert analyze("東京タワー") == ["東京", "京タ", "タワ", "ワー"]
+    # Half-width katakana is normalised first, so both spellings give the same bigrams.
+    assert analyze("ﾀﾜｰ") == analyze("タワー") == ["タワ", "ワー"]
+
+
+def test_korean_words_are_bigrammed_separately():
+    assert analyze("서울 타워") == ["서울", "타워"]
+    assert analyze("서울타워") == ["서울", "울타", "타워"]
+
+
+def test_latin_next_to_cjk_is_its_own_token():
+    assert analyze("iPhone写真2024") == ["iphone", "写真", "2024"]
+
+
+def test_combining_marks_stay_inside_words():
+    assert analyze("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
+
+
+def test_very_long_runs_are_cut_the_same_way_everywhere():
+    token = analyze("x" * 500)
+    assert token == ["x" * MAX_TOKEN_CHARS]
+
+
+def test_queries_drop_stop_words_unless_nothing_else_is_left():
+    assert query_terms("A dog in the park") == ["dog", "park"]
+    assert query_terms("The Who") == ["who"]
+    assert query_terms("to be or not to be") == ["to", "be", "or", "not", "to", "be"]
+    assert query_terms("dog dog cat") == ["dog", "dog", "cat"]
+
+
+def test_documents_keep_stop_words():
+    assert analyze("A dog in the park") == ["a", "dog", "in", "the", "park"]
+
+
+def test_document_tokens_read_every_searchable_field():
+    asset = Asset(
+        title="Harbour", description="Boats at dawn", caption="fishing boat", tags=["sea", "Norway"],
+        original_filename="IMG_5195.HEIC", camera_make="Canon", camera_model="EOS R5",
+    )
+    assert document_tokens(asset) == [
+        "harbour", "boats", "at", "dawn", "fishing", "boat", "sea", "norway", "img", "5195", "heic",
+        "canon", "eos", "r5",
+    ]
+    assert document_tokens(Asset(original_filename="x.jpg")) == ["x", "jpg"]

@@ -1,0 +1,137 @@
+"""The index and its statistics always equal a rebuild from the assets, in the same transaction."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from assets import actions
+from assets.models import Asset, Status, Visibility
+from search.analyzer import document_tokens
+from search.bm25 import bm25_scores
+from search.indexing import reindex_all, reindex_stale
+from search.models import Document
+from tests.search.conftest import assert_index_consistent, make_asset, stored_index
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def assets(alice, team):
+    return [
+        make_asset(alice, original_filename="IMG_0001.JPG", title="Harbour at dawn", tags=["sea", "boat"]),
+        make_asset(alice, original_filename="IMG_0002.JPG", description="A red boat in the harbour"),
+        make_asset(alice, original_filename="DSC_0003.NEF", description="Dog on the beach", team=team,
+                   visibility=Visibility.TEAM, camera_make="Nikon", camera_model="D850"),
+        make_asset(alice, original_filename="scan.tif", caption="an old map of the harbour harbour"),
+    ]
+
+
+def _sql(statement: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_creating_assets_indexes_them(assets):
+    assert_index_consistent()
+    assert stored_index()["stats"][0] == 4
+    assert stored_index()["df"]["harbour"] == 3
+
+
+def test_edits_and_deletions_by_every_path_keep_the_statistics_exact(assets):
+    first, second, third, fourth = assets
+    actions.update_asset(first, {"description": "Fishing boats", "tags": ["sea"]})
+    assert_index_consistent()
+    second.caption = "A small red boat, moored"
+    second.save()
+    assert_index_consistent()
+    actions.delete_asset(third)
+    assert_index_consistent()
+    Asset.objects.filter(pk=fourth.pk).delete()
+    assert_index_consistent()
+    _sql("DELETE FROM assets_asset WHERE id = %s", [second.pk])
+    assert_index_consistent()
+    first.refresh_from_db()
+    assert stored_index()["stats"] == (1, len(document_tokens(first)))
+    assert set(stored_index()["df"]) == {"harbour", "at", "dawn", "fishing", "boats", "sea", "img", "0001", "jpg"}
+
+
+def test_a_rolled_back_transaction_leaves_the_index_as_it_was(assets, alice):
+    before = stored_index()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_asset(alice, original_filename="new.jpg", description="harbour lights")
+        actions.update_asset(assets[0], {"title": "Completely different words"})
+        Asset.objects.filter(pk=assets[1].pk).delete()
+        assert stored_index() != before
+        raise RuntimeError("roll back")
+    assert stored_index() == before
+    assert_index_consistent()
+
+
+def test_saves_that_change_no_indexed_text_do_not_touch_the_index(assets, other_team, django_assert_num_queries):
+    asset = assets[0]
+    asset.visibility = Visibility.ORGANISATION
+    with django_assert_num_queries(2):  # the UPDATE, and reading the stored token hash
+        asset.save()
+    asset.status = Status.READY
+    with django_assert_num_queries(1):  # update_fields without text fields: nothing else at all
+        asset.save(update_fields=["status"])
+    asset.title = "HARBOUR at dawn!"  # same tokens: the trigger's stale flag is just cleared
+    with django_assert_num_queries(3):
+        asset.save()
+    assert_index_consistent()
+
+
+def test_text_changed_behind_save_is_flagged_and_caught_up(assets):
+    # The ingest step writes EXIF fields with queryset.update(), which sends no signal.
+    Asset.objects.filter(pk=assets[1].pk).update(camera_make="Fujifilm", camera_model="X-T5")
+    Asset.objects.filter(pk=assets[0].pk).update(status=Status.READY)  # not an indexed column
+    assert list(Document.objects.filter(stale=True).values_list("asset_id", flat=True)) == [assets[1].pk]
+    assert bm25_scores("fujifilm", visible=None, limit=5) == []
+
+    assert reindex_stale() == 1
+    assert [pk for pk, _ in bm25_scores("fujifilm", visible=None, limit=5)] == [assets[1].pk]
+    assert not Document.objects.filter(stale=True).exists()
+    assert_index_consistent()
+    assert reindex_stale() == 0
+
+
+def test_assets_created_without_signals_are_indexed_by_reindex_stale(assets, alice):
+    Asset.objects.bulk_create([
+        Asset(owner=alice, original_filename=f"bulk_{i}.jpg", file=f"t/{i}", sha256=f"{i:064d}", mime_type="image/jpeg",
+              byte_size=1, description="bulk loaded lighthouse")
+        for i in range(3)
+    ])
+    assert bm25_scores("lighthouse", visible=None, limit=5) == []
+    assert reindex_stale(batch_size=2) == 3
+    assert len(bm25_scores("lighthouse", visible=None, limit=5)) == 3
+    assert_index_consistent()
+
+
+def test_reindex_all_reproduces_the_incremental_index(assets):
+    actions.update_asset(assets[2], {"tags": ["retriever", "sand"]})
+    before = stored_index()
+    assert reindex_all(batch_size=3) == 4
+    assert stored_index() == before
+    assert_index_consistent()
+
+
+def test_triggers_follow_direct_updates_of_the_rows(assets):
+    """The statistics follow the rows whatever writes them, the UPDATE paths included."""
+    _sql("UPDATE search_posting SET term = 'renamed' WHERE term = 'harbour'")
+    _sql("UPDATE search_document SET length = length + 5 WHERE asset_id = %s", [assets[0].pk])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT term, count(*) FROM search_posting GROUP BY term")
+        df = dict(cursor.fetchall())
+        cursor.execute("SELECT count(*), sum(length) FROM search_document")
+        stats = tuple(cursor.fetchone())
+    assert stored_index()["df"] == df and "harbour" not in df and df["renamed"] == 3
+    assert stored_index()["stats"] == stats
+
+
+def test_a_flushed_statistics_row_heals_on_the_next_write(alice):
+    # TransactionTestCase flushes (TRUNCATE) every table, the single statistics row included.
+    _sql("DELETE FROM search_corpusstats")
+    make_asset(alice, original_filename="after_flush.jpg")
+    assert stored_index()["stats"] == (1, 3)
+    assert_index_consistent()

@@ -1,0 +1,79 @@
+"""bm25_scores on small hand-made corpora: CJK, identifiers, visibility and filters inside the SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from assets.models import Asset, Visibility
+from search.bm25 import bm25_for_ids, bm25_scores
+from tests.search.conftest import make_asset
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_chinese_query_finds_a_chinese_description(alice):
+    target = make_asset(alice, original_filename="a.jpg", description="一辆红色的汽车停在路边")
+    make_asset(alice, original_filename="b.jpg", description="一只白色的猫")
+    make_asset(alice, original_filename="c.jpg", description="red car parked by the road")
+    assert [pk for pk, _ in bm25_scores("红色汽车", visible=None, limit=10)] == [target.pk]
+
+
+def test_file_name_identifiers_find_their_asset_first(alice):
+    target = make_asset(alice, original_filename="IMG_5195.HEIC", title="IMG_5195")
+    for name in ["IMG_5196.HEIC", "IMG_5194.HEIC", "DSC_5195.JPG", "IMG_0001.HEIC"]:
+        make_asset(alice, original_filename=name, title=name.split(".")[0])
+    for query in ["IMG_5195", "img5195", "IMG_5195.HEIC", "ＩＭＧ＿５１９５"]:
+        assert bm25_scores(query, visible=None, limit=5)[0][0] == target.pk, query
+
+
+def test_charlie_never_gets_alices_private_asset_even_as_the_best_match(alice, bob, charlie, team):
+    private = make_asset(alice, description="kayak kayak kayak on a lake", visibility=Visibility.PRIVATE)
+    team_only = make_asset(alice, description="kayak in the harbour", visibility=Visibility.TEAM, team=team)
+    public = make_asset(alice, description="a red kayak, a lake and mountains", visibility=Visibility.ORGANISATION)
+
+    def hits(user):
+        return [pk for pk, _ in bm25_scores("kayak lake", visible=Asset.objects.visible_to(user), limit=10)]
+
+    assert hits(alice)[0] == private.pk and set(hits(alice)) == {private.pk, team_only.pk, public.pk}
+    assert set(hits(bob)) == {team_only.pk, public.pk}
+    assert hits(charlie) == [public.pk]
+    assert bm25_for_ids("kayak lake", [private.pk, public.pk], visible=Asset.objects.visible_to(charlie)) == {
+        private.pk: 0.0, public.pk: pytest.approx(dict(bm25_scores("kayak lake", visible=None, limit=5))[public.pk])
+    }
+
+
+def test_a_selective_filter_still_fills_the_page(alice, team):
+    # Thirty better matches outside the team, then the team's weaker ones: the page is all team.
+    for i in range(30):
+        make_asset(alice, original_filename=f"o{i}.jpg", description="sunset sunset over the sea")
+    in_team = [
+        make_asset(alice, original_filename=f"t{i}.jpg", description=f"sunset number {i} with a long caption here",
+                   team=team, visibility=Visibility.TEAM)
+        for i in range(8)
+    ]
+    visible = Asset.objects.visible_to(alice).filter(team=team)
+    page = bm25_scores("sunset", visible=visible, limit=5)
+    assert len(page) == 5 and {pk for pk, _ in page} <= {a.pk for a in in_team}
+    assert len(bm25_scores("sunset", visible=visible, limit=5, offset=5)) == 3
+
+
+def test_one_statement_per_search(alice, django_assert_num_queries):
+    make_asset(alice, description="one small boat")
+    with django_assert_num_queries(1):
+        assert len(bm25_scores("boat", visible=Asset.objects.visible_to(alice), limit=10)) == 1
+
+
+def test_nothing_to_search_for_costs_no_query(alice, dave_like_user, django_assert_num_queries):
+    make_asset(alice, description="one small boat")
+    with django_assert_num_queries(0):
+        assert bm25_scores("", visible=None, limit=10) == []
+        assert bm25_scores("...", visible=None, limit=10) == []
+        assert bm25_scores("boat", visible=Asset.objects.visible_to(dave_like_user), limit=10) == []
+    assert bm25_scores("unknownword", visible=None, limit=10) == []
+
+
+@pytest.fixture
+def dave_like_user(db):
+    """An account without staff rights: sees nothing."""
+    return get_user_model().objects.create_user(username="nostaff", is_staff=False)
