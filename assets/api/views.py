@@ -20,14 +20,22 @@ from assets.errors import RejectedUpload
 from assets.models import Asset, Embedding, Rendition
 
 
-def _options(data) -> actions.AssetOptions:
-    return actions.AssetOptions(
+def _checked_options(user, serializer) -> actions.AssetOptions:
+    """Validate the upload form, then whether this user may file assets that way (400 if not)."""
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    options = actions.AssetOptions(
         title=data.get("title", ""),
         description=data.get("description", ""),
         tags=data.get("tags", []),
         team=data.get("team"),
         visibility=data.get("visibility"),
     )
+    try:
+        actions.check_options(user, options)
+    except RejectedUpload as exc:
+        raise ValidationError({"detail": exc.reason}) from None
+    return options
 
 
 class AssetViewSet(
@@ -61,12 +69,7 @@ class AssetViewSet(
     @extend_schema(request={"multipart/form-data": AssetUploadSerializer}, responses={201: AssetSerializer})
     def create(self, request, *args, **kwargs):
         upload = AssetUploadSerializer(data=request.data)
-        upload.is_valid(raise_exception=True)
-        options = _options(upload.validated_data)
-        try:
-            actions.check_options(request.user, options)
-        except RejectedUpload as exc:
-            raise ValidationError({"detail": exc.reason}) from None
+        options = _checked_options(request.user, upload)
         file = upload.validated_data["file"]
         result = actions.upload_asset(request.user, file, file.name, options)
         if result.status == "rejected":
@@ -82,12 +85,7 @@ class AssetViewSet(
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request):
         upload = BulkUploadSerializer(data=request.data)
-        upload.is_valid(raise_exception=True)
-        options = _options(upload.validated_data)
-        try:
-            actions.check_options(request.user, options)
-        except RejectedUpload as exc:
-            raise ValidationError({"detail": exc.reason}) from None
+        options = _checked_options(request.user, upload)
         files = [(f.name, f) for f in upload.validated_data["files"]]
         results = [r.as_dict() for r in actions.upload_many(request.user, files, options)]
         counts = {key: sum(r["status"] == key for r in results) for key in ("created", "duplicate", "rejected")}

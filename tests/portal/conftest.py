@@ -5,25 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 
-import pytest
-from django.test import Client
-
 from assets.models import Asset, Rendition, Status, Visibility
 
 _counter = itertools.count(1)
-
-
-@pytest.fixture
-def client_for():
-    """client_for(user) -> a Django test client signed in as that user (None for anonymous)."""
-
-    def make(user):
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 def make_asset(owner, *, title=None, visibility=Visibility.PRIVATE, team=None, status=Status.READY,

@@ -21,16 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser():
+def browser(client_for):
     """browser(user) -> a Django test client signed in as that user (None for anonymous)."""
-
-    def make(user):
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
+    return client_for
 
 
 @pytest.fixture
