@@ -25,11 +25,14 @@ B = 0.75
 # Per query term: its weight qtf * idf, and the two constants of the length normalisation, so a
 # posting costs tf / (tf + c1 + c2 * dl) in float8 (numeric literals would cast every posting to
 # numeric: measured 10x slower). Terms missing from the vocabulary drop out of the join.
+# MATERIALIZED: computed once (one row per query term). Inlined, a planner misled by stale
+# statistics may rescan it, vocabulary seq scan included, once per posting: seen once in the
+# test suite as a query still running after 18 minutes.
 _WEIGHTS = """
 WITH stats AS (
     SELECT doc_count::float8 AS n, total_length::float8 / doc_count AS avgdl
     FROM search_corpusstats WHERE id = 1 AND doc_count > 0 AND total_length > 0
-), weights AS (
+), weights AS MATERIALIZED (
     SELECT t.term,
            q.qtf * ln(1 + (s.n - t.df + 0.5::float8) / (t.df + 0.5::float8)) AS w,
            %s::float8 * (1 - %s::float8) AS c1,
@@ -38,7 +41,9 @@ WITH stats AS (
     JOIN search_term t ON t.term = q.term
     CROSS JOIN stats s
 ), scores AS (
-    SELECT p.asset_id, sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.dl)) AS score
+    -- Rounded: the pruned and the full plan sum in different orders; the last bits must not
+    -- reorder ties between pages.
+    SELECT p.asset_id, round(sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.dl))::numeric, 9)::float8 AS score
     FROM weights w
     JOIN search_posting p ON p.term = w.term
     {where}
@@ -56,6 +61,27 @@ FROM (SELECT asset_id, score FROM scores ORDER BY score DESC, asset_id OFFSET 0)
 WHERE true {where}
 ORDER BY r.score DESC, r.asset_id
 LIMIT %s OFFSET %s
+"""
+
+# Pruned pass: only documents holding one of the rarest ("essential") query terms are scored, in
+# full; see bm25_scores for why the result is still exact when it is accepted.
+_ESSENTIAL = _WEIGHTS.format(
+    where="WHERE p.asset_id IN (SELECT e.asset_id FROM search_posting e WHERE e.term = ANY(%s))"
+) + """
+SELECT r.asset_id, r.score
+FROM (SELECT asset_id, score FROM scores ORDER BY score DESC, asset_id OFFSET 0) r
+WHERE true {where}
+ORDER BY r.score DESC, r.asset_id
+LIMIT %s
+"""
+
+# Each query term's weight qtf * idf: the most any one document can gain from that term.
+_TERM_WEIGHTS = """
+SELECT t.term, q.qtf * ln(1 + (s.doc_count - t.df + 0.5::float8) / (t.df + 0.5::float8))
+FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
+JOIN search_term t ON t.term = q.term
+CROSS JOIN search_corpusstats s
+WHERE s.id = 1 AND s.doc_count > 0
 """
 
 # Scores of given ids: the id list restricts the postings (primary-key probes) before summing.
@@ -90,7 +116,7 @@ def _run(sql: str, params: list) -> list[tuple[int, float]]:
 
 
 def bm25_scores(
-    query: str, *, visible: QuerySet | None, limit: int, offset: int = 0
+    query: str, *, visible: QuerySet | None, limit: int, offset: int = 0, prune: bool = True
 ) -> list[tuple[int, float]]:
     """(asset id, score) of the best matches among `visible`, best first, ties by id.
 
@@ -103,7 +129,34 @@ def bm25_scores(
         where, where_params = _restriction(visible, "r.asset_id")
     except EmptyResultSet:
         return []
+    # One term: nothing to prune, one statement. Several: the MaxScore pass (exact) usually
+    # avoids reading the posting lists of the common terms at all.
+    pruned = _maxscore(terms, qtfs, where, where_params, depth=limit + offset) if prune and len(terms) > 1 else None
+    if pruned is not None:
+        return pruned[offset : offset + limit]
     return _run(_RANKED.format(where=where), [*_constants(), terms, qtfs, *where_params, limit, offset])
+
+
+def _maxscore(terms, qtfs, where, where_params, depth: int) -> list[tuple[int, float]] | None:
+    """Exact top-`depth` without reading the long posting lists of common terms, or None.
+
+    A term adds at most its weight w (tf / (tf + k1 * norm) < 1). Score, in full, only the
+    documents that hold one of the rarest terms; any other document lacks all of them, so it
+    scores below the summed weights of the remaining (common) terms. When the depth-th best
+    pruned score reaches that bound, nothing outside can enter the top: the answer is exact.
+    Otherwise widen the essential set by the next rarest term; with every term essential it is
+    the plain full query, so None is returned for the caller to run that.
+    """
+    weights = sorted(_run(_TERM_WEIGHTS, [terms, qtfs]), key=lambda tw: (-tw[1], tw[0]))
+    for cut in range(1, len(weights)):
+        essential = [term for term, _ in weights[:cut]]
+        bound = sum(w for _, w in weights[cut:])
+        ranked = _run(
+            _ESSENTIAL.format(where=where), [*_constants(), terms, qtfs, essential, *where_params, depth]
+        )
+        if len(ranked) == depth and ranked[-1][1] >= bound:
+            return ranked
+    return None
 
 
 def bm25_for_ids(query: str, ids, *, visible: QuerySet | None = None) -> dict[int, float]:

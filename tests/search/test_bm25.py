@@ -104,3 +104,16 @@ def test_scores_for_given_ids_match_the_ranked_list(flickr):
     unrelated = flickr.by_name["1000268201_693b08cb0e"]  # the girl on the stairs
     scores = bm25_for_ids("black dog", [pk for pk, _ in ranked] + [unrelated])
     assert scores == {**dict(ranked), unrelated: 0.0}
+
+
+def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr):
+    queries = [
+        "a dog runs on the beach", "two children playing in the snow", "man on a red bike",
+        "girl with a pink dress on stairs", "black and white dog jumping", "1000268201 stairs",
+        "people at a concert", "a boy in water", "skier on a snowy mountain", "the a of",
+    ]
+    for query in queries:
+        for limit, offset in ((10, 0), (24, 24), (100, 0)):
+            pruned = bm25_scores(query, visible=None, limit=limit, offset=offset)
+            full = bm25_scores(query, visible=None, limit=limit, offset=offset, prune=False)
+            assert pruned == full, (query, limit, offset)
