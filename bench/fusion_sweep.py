@@ -49,20 +49,22 @@ def _read(name: str, limit: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-queries", type=int, default=0)
+    parser.add_argument("--only", nargs="*", default=[], help="config labels to run (default: all)")
+    parser.add_argument("--files", nargs="*", default=["paraphrase", "identifier"])
     args = parser.parse_args()
     corpus = _read("corpus.jsonl", 0)
-    files = {
-        "paraphrase": _read("queries-paraphrase-dev.jsonl", args.max_queries),
-        "identifier": _read("queries-identifier-dev.jsonl", args.max_queries),
-    }
+    files = {name: _read(f"queries-{name}-dev.jsonl", args.max_queries) for name in args.files}
     with evaluation.isolated_database("fusion_sweep"):
         user, id_map = load_corpus(corpus, DATA, log=sys.stderr)
         encoder = LocalEncoder()
         encoder.prime([row["query"] for rows in files.values() for row in rows], log=sys.stderr)
         visible = Asset.objects.visible_to(user)
-        print("| config | paraphrase R@1 | paraphrase R@10 | identifier R@1 | identifier R@10 |")
-        print("|---|---|---|---|---|")
+        print("| config | " + " | ".join(f"{name} R@1 | {name} R@10" for name in files) + " |")
+        print("|---|" + "---|---|" * len(files))
+        print(f"files: {', '.join(files)}")
         for label, mode, method, weights in CONFIGS:
+            if args.only and label not in args.only:
+                continue
             cells = []
             for rows in files.values():
                 r1 = r10 = 0.0

@@ -18,7 +18,7 @@ from psycopg import sql
 from assets.models import Asset
 from assets.vector_index import vector_expression
 
-EF_SEARCH = 100
+EF_SEARCH = 200
 MAX_SCAN_TUPLES = 50_000
 
 
