@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from assets import actions
-from assets.models import Asset, Embedding, EmbeddingStatus, Visibility
+from assets.models import ActiveModel, Asset, Embedding, EmbeddingStatus, Visibility
 from search.bm25 import bm25_scores
 from tests.conftest import make_jpeg, upload_bytes, wait_for
 from tests.portal.conftest import make_asset
@@ -261,6 +261,9 @@ def neighbours(alice, charlie, team):
     private = make_asset(alice, title="alice private twin", team=team)
     charlies = make_asset(charlie, title="charlie near")
     far = make_asset(alice, title="org far", visibility=Visibility.ORGANISATION)
+    # These hand-made models are the active ones (a worker from another test may have reported its own).
+    for kind, model_id in (("image", "test-clip"), ("text", "test-text")):
+        ActiveModel.objects.update_or_create(kind=kind, defaults={"available": True, "model_id": model_id})
     vectors(shared, [1, 0, 0, 0], [1, 0, 0])
     vectors(private, [0.99, 0.1, 0, 0], [0.99, 0.1, 0])
     vectors(charlies, [0.8, 0.6, 0, 0], [0.8, 0.6, 0])
