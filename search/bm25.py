@@ -66,7 +66,9 @@ LIMIT %s OFFSET %s
 # Pruned pass: only documents holding one of the rarest ("essential") query terms are scored, in
 # full; see bm25_scores for why the result is still exact when it is accepted.
 _ESSENTIAL = _WEIGHTS.format(
-    where="WHERE p.asset_id IN (SELECT e.asset_id FROM search_posting e WHERE e.term = ANY(%s))"
+    # ARRAY(...) is computed once, then drives primary-key probes: a plan that cannot turn into a
+    # nested loop over whole tables when statistics are stale (seen after a flush: 24 s vs 30 ms).
+    where="WHERE p.asset_id = ANY(ARRAY(SELECT DISTINCT e.asset_id FROM search_posting e WHERE e.term = ANY(%s)))"
 ) + """
 SELECT r.asset_id, r.score
 FROM (SELECT asset_id, score FROM scores ORDER BY score DESC, asset_id OFFSET 0) r

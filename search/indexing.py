@@ -100,8 +100,15 @@ def _in_batches(queryset, batch_size: int) -> int:
 
 
 def reindex_all(batch_size: int = BATCH_SIZE) -> int:
-    """Re-analyse every asset (after an analyzer change, or to backfill). Returns the count."""
-    return _in_batches(Asset.objects.all(), batch_size)
+    """Re-analyse every asset (after an analyzer change, or to backfill). Returns the count.
+
+    Ends with ANALYZE: the query plans rely on the statistics of the search tables, and right
+    after a bulk load autovacuum may not have caught up (stale statistics turn index probes into
+    nested sequential scans)."""
+    done = _in_batches(Asset.objects.all(), batch_size)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_posting, search_document, search_term")
+    return done
 
 
 def reindex_stale(batch_size: int = BATCH_SIZE) -> int:
