@@ -175,9 +175,12 @@ REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
 SEARCH_CANDIDATES = envint("MEDIAVAULT_SEARCH_CANDIDATES", 100, minimum=10)
 SEARCH_RERANK_TOP_N = envint("MEDIAVAULT_SEARCH_RERANK_TOP_N", 50, minimum=1)
 SEARCH_FUSION = envstr("MEDIAVAULT_SEARCH_FUSION", "adaptive")
-# Signal weights for fusion; "adaptive" additionally scales the semantic ones by keyword decisiveness.
+# Signal weights for fusion; "adaptive" additionally scales the semantic ones by keyword decisiveness,
+# so the keyword weight only needs to break ties among descriptions: identifiers win through
+# decisiveness (see search/fusion.py). flickr8k dev, paraphrase R@10: semantic 0.588; adaptive with
+# keyword 0.1 0.590, 0.2 0.589, 0.3 0.588 (bench/RESULTS.md).
 SEARCH_WEIGHTS = {
-    "keyword": envfloat("MEDIAVAULT_WEIGHT_KEYWORD", 0.3),
+    "keyword": envfloat("MEDIAVAULT_WEIGHT_KEYWORD", 0.1),
     "semantic_text": envfloat("MEDIAVAULT_WEIGHT_TEXT", 1.0),
     "semantic_image": envfloat("MEDIAVAULT_WEIGHT_CLIP", 0.5),
     "image": envfloat("MEDIAVAULT_WEIGHT_IMAGE", 1.0),
