@@ -71,23 +71,40 @@ class EmbeddingKind(models.TextChoices):
     TEXT = "text", "Text"
 
 
+def _visible_rule(user) -> Q:
+    # A subquery rather than a join keeps rows unique without DISTINCT, which search SQL needs.
+    member_teams = Membership.objects.filter(user=user).values("team")
+    return (
+        Q(owner=user)
+        | Q(visibility=Visibility.ORGANISATION)
+        | Q(visibility=Visibility.TEAM, team__in=member_teams)
+    )
+
+
+def _editable_rule(user) -> Q:
+    editor_teams = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("team")
+    # A private asset is its owner's alone, whatever team it is filed under.
+    return Q(owner=user) | (Q(team__in=editor_teams) & ~Q(visibility=Visibility.PRIVATE))
+
+
 class AssetQuerySet(models.QuerySet):
     """The one place that decides who sees and who edits an asset; every path goes through it."""
 
-    def visible_to(self, user) -> AssetQuerySet:
+    def _for_staff(self, user, rule) -> AssetQuerySet:
+        """Nothing for anonymous, inactive or non-staff users, everything for superusers, else `rule`."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self.all()
         if not user.is_staff:
             return self.none()
-        # A subquery rather than a join keeps rows unique without DISTINCT, which search SQL needs.
-        member_teams = Membership.objects.filter(user=user).values("team")
-        return self.filter(
-            Q(owner=user)
-            | Q(visibility=Visibility.ORGANISATION)
-            | Q(visibility=Visibility.TEAM, team__in=member_teams)
-        )
+        return self.filter(rule(user))
+
+    def visible_to(self, user) -> AssetQuerySet:
+        return self._for_staff(user, _visible_rule)
+
+    def editable_by(self, user) -> AssetQuerySet:
+        return self._for_staff(user, _editable_rule)
 
     def missing_embedding(self, kind: str, model_id: str | None = None) -> AssetQuerySet:
         """Assets with no vector of `kind` from `model_id` (default: the model workers report active)."""
@@ -97,18 +114,6 @@ class AssetQuerySet(models.QuerySet):
         if model_id is not None:
             vectors = vectors.filter(model_id=model_id)
         return self.exclude(models.Exists(vectors))
-
-    def editable_by(self, user) -> AssetQuerySet:
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        if not user.is_staff:
-            return self.none()
-        editor_teams = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("team")
-        # A private asset is its owner's alone, whatever team it is filed under.
-        shared_with_editor = Q(team__in=editor_teams) & ~Q(visibility=Visibility.PRIVATE)
-        return self.filter(Q(owner=user) | shared_with_editor)
 
 
 class Asset(models.Model):
