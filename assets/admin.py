@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from assets import actions
 from assets.models import ActiveModel, Asset, Embedding, EmbeddingKind, Membership, Rendition, Team
@@ -49,7 +50,8 @@ class RenditionInline(admin.TabularInline):
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     list_display = [
-        "thumbnail", "title", "status", "embedding_status", "vectors", "owner", "team", "visibility", "created_at"
+        "thumbnail", "title", "status", "embedding_status", "problem", "vectors", "owner", "team", "visibility",
+        "created_at",
     ]
     list_display_links = ["thumbnail", "title"]
     list_filter = ["status", "embedding_status", MissingEmbeddingFilter, "visibility", "mime_type", "team"]
@@ -98,8 +100,17 @@ class AssetAdmin(admin.ModelAdmin):
 
     @admin.display(description="Vectors")
     def vectors(self, asset):
-        rows = [f"{e.kind}: {e.model_id} ({e.dim})" for e in asset.embeddings.all()]
-        return "; ".join(rows) or "—"
+        # From the prefetch above: one query for the whole page, vectors themselves deferred.
+        rows = [f"{e.kind}: {e.model_id}" for e in sorted(asset.embeddings.all(), key=lambda e: e.kind)]
+        return " · ".join(rows) or "—"
+
+    @admin.display(description="Error")
+    def problem(self, asset):
+        # The ingest error, else the embedding one; the full text is on the change page and the system page.
+        error = asset.error or asset.embedding_error
+        if not error:
+            return ""
+        return format_html('<span title="{}">{}</span>', error, Truncator(error).chars(80))
 
     def delete_model(self, request, obj):
         actions.delete_asset(obj)
