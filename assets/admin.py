@@ -69,7 +69,14 @@ class AssetAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Staff who are not superusers see in the admin exactly what they see everywhere else.
-        return super().get_queryset(request).visible_to(request.user)
+        # Thumbnails and the vectors column read these prefetches: two queries per page, not two per row
+        # (the ChangeList fetches its rows while it is built, so the prefetch must be on this queryset).
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .prefetch_related("renditions", Prefetch("embeddings", queryset=Embedding.objects.defer("vector")))
+        )
 
     def get_actions(self, request):
         available = super().get_actions(request)
@@ -90,13 +97,6 @@ class AssetAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def preview(self, asset):
         return self._thumb(asset, "max1024", 480)
-
-    def get_changelist_instance(self, request):
-        changelist = super().get_changelist_instance(request)
-        changelist.queryset = changelist.queryset.prefetch_related(
-            "renditions", Prefetch("embeddings", queryset=Embedding.objects.defer("vector"))
-        )
-        return changelist
 
     @admin.display(description="Vectors")
     def vectors(self, asset):
