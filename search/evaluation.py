@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 from django.db import connection
 
+from search import concurrency
+
 
 def recall_at(ranked: list[str], relevant: set[str], k: int) -> float:
     if not relevant:
@@ -34,14 +36,29 @@ def percentile(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def isolated_database(prefix: str = "search_eval") -> Iterator[str]:
     """A fresh, migrated database that is dropped afterwards; the live data is never touched."""
+    with _side_database(f"{prefix}_{os.getpid()}", keep=False) as name:
+        yield name
+
+
+@contextlib.contextmanager
+def kept_database(name: str) -> Iterator[str]:
+    """A side database that survives the run (created and migrated when missing, else reused):
+    benchmarks keep large corpora this way instead of rebuilding them every time."""
+    with _side_database(name, keep=True) as created:
+        yield created
+
+
+@contextlib.contextmanager
+def _side_database(name: str, *, keep: bool) -> Iterator[str]:
     settings_dict = connection.settings_dict
     original_name = settings_dict["NAME"]
     settings_dict.setdefault("TEST", {})
     original_test_name = settings_dict["TEST"].get("NAME")
-    settings_dict["TEST"]["NAME"] = f"{prefix}_{os.getpid()}"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+    settings_dict["TEST"]["NAME"] = name
+    created = connection.creation.create_test_db(verbosity=0, autoclobber=not keep, keepdb=keep, serialize=False)
     try:
-        yield name
+        yield created
     finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
+        concurrency.close_connections()  # they point at the side database
+        connection.creation.destroy_test_db(original_name, verbosity=0, keepdb=keep)
         settings_dict["TEST"]["NAME"] = original_test_name

@@ -7,14 +7,15 @@ others carry on; search never fails because inference is down.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import QuerySet
 
 from assets.models import ActiveModel, Asset, Embedding
-from search import fusion
+from search import concurrency, fusion
 from search.bm25 import bm25_scores
 from search.vectors import nearest
 from workers import client
@@ -23,6 +24,7 @@ from workers.client import InferenceUnavailable
 MODES = ("hybrid", "keyword", "semantic")
 FUSION_METHODS = ("adaptive", "weighted", "rrf")
 KEYWORD, TEXT, CLIP, IMAGE = "keyword", "semantic_text", "semantic_image", "image"
+SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT))  # (vector kind, signal) compared for "similar"
 
 
 @dataclass
@@ -108,25 +110,31 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
 def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Signals:
     signals = _Signals()
     depth = _candidates_depth(request)
+
+    def vector_job(name: str, kind: str, get_vector) -> Callable[[], None]:
+        return lambda: signals.run(name, lambda: _vector_signal(kind, get_vector(), visible, depth, exclude))
+
     if request.similar_to is not None:
         asset = request.similar_to
-        for kind, name in (("image", IMAGE), ("text", TEXT)):
-            signals.run(name, lambda k=kind: _vector_signal(k, _stored_vector(asset, k), visible, depth, [asset.pk]))
+        exclude = [asset.pk]
+        concurrency.run_all(
+            [vector_job(name, kind, lambda k=kind: _stored_vector(asset, k)) for kind, name in SIMILAR_SIGNALS]
+        )
         return signals
     query = request.query.strip()
-    encodings: dict[str, tuple[str, Future]] = {}
-    # Query encodings wait on workers: start them all at once so they share one timeout, and run
-    # the keyword SQL meanwhile. Database work stays on this thread (and its transaction).
+    exclude = []
+    jobs: list[Callable[[], None]] = []
+    # Query encodings wait on workers: start them all at once so they share one timeout; each
+    # vector statement starts as soon as its encoding arrives, beside the keyword statement.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        if request.image is not None:
-            encodings[IMAGE] = ("image", pool.submit(encoder.image, request.image))
-        if query and request.mode in ("hybrid", "semantic"):
-            encodings[TEXT] = ("text", pool.submit(encoder.text, query, "text"))
-            encodings[CLIP] = ("image", pool.submit(encoder.text, query, "image"))
         if query and request.mode in ("hybrid", "keyword"):
-            signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth))
-        for name, (kind, future) in encodings.items():
-            signals.run(name, lambda k=kind, f=future: _vector_signal(k, f.result(), visible, depth))
+            jobs.append(lambda: signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth)))
+        if request.image is not None:
+            jobs.append(vector_job(IMAGE, "image", pool.submit(encoder.image, request.image).result))
+        if query and request.mode in ("hybrid", "semantic"):
+            jobs.append(vector_job(TEXT, "text", pool.submit(encoder.text, query, "text").result))
+            jobs.append(vector_job(CLIP, "image", pool.submit(encoder.text, query, "image").result))
+        concurrency.run_all(jobs)
     return signals
 
 
@@ -155,11 +163,16 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
     signals = _collect(request, user_visible, encoder)
     method = request.fusion or settings.SEARCH_FUSION
     weights = {**settings.SEARCH_WEIGHTS, **request.weights}
-    ordered, facts = fusion.fuse(signals.lists, method=method, weights=weights, keyword_signal=KEYWORD)
+    # Signals finish in any order when run side by side; fuse them in a fixed one so float sums
+    # (and with them ties) come out the same every time.
+    lists = dict(sorted(signals.lists.items()))
+    ordered, facts = fusion.fuse(lists, method=method, weights=weights, keyword_signal=KEYWORD)
     window = ordered[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
     # Hydrate through the visible queryset once more: a result can never be an asset the caller may not see.
-    assets = user_visible.select_related("owner", "team").prefetch_related("renditions").in_bulk(
-        [c.asset_id for c in window]
+    assets = (
+        user_visible.select_related("owner", "team")
+        .prefetch_related("renditions")
+        .in_bulk([c.asset_id for c in window])
     )
     window = [c for c in window if c.asset_id in assets]
     rerank_scores: dict[int, float] = {}

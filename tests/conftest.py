@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from assets.models import Membership, Role, Team
 from mediavault.celery import app
+from search import concurrency
 
 SAMPLES = settings.SHARED_DATA / "exif-samples"
 
@@ -28,6 +29,14 @@ def sample(relative: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared test data missing: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, plus: the search service's pooled connections are closed
+    before it is dropped (they would keep it open)."""
+    yield
+    concurrency.close_connections()
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+"""Search statements run side by side on their own connections, except inside a transaction."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from search import concurrency
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _recorder(seen: list, barrier: threading.Barrier | None = None):
+    def job():
+        if barrier is not None:
+            barrier.wait(timeout=10)  # proves the jobs overlap: one alone would time out here
+        seen.append((threading.current_thread().name, _backend_pid()))
+
+    return job
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_jobs_overlap_on_separate_connections():
+    seen: list = []
+    barrier = threading.Barrier(3)
+    concurrency.run_all([_recorder(seen, barrier) for _ in range(3)])
+    assert len({pid for _, pid in seen}) == 3
+    assert _backend_pid() not in {pid for _, pid in seen}
+    assert all(name.startswith("search-sql") for name, _ in seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_jobs_run_here_and_see_its_rows():
+    seen: list = []
+    with transaction.atomic():
+        here = _backend_pid()
+        concurrency.run_all([_recorder(seen) for _ in range(3)])
+    assert {pid for _, pid in seen} == {here}
+    assert {name for name, _ in seen} == {threading.current_thread().name}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_job_raises_in_the_caller():
+    def broken():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    with pytest.raises(Exception, match="division by zero"):
+        concurrency.run_all([broken, lambda: None])
+    # The pooled connection that failed is still usable afterwards.
+    seen: list = []
+    concurrency.run_all([_recorder(seen) for _ in range(3)])
+    assert len(seen) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_thread_setting_runs_in_order(settings):
+    settings.SEARCH_SQL_THREADS = 1
+    order: list = []
+    concurrency.run_all([lambda i=i: order.append((i, threading.current_thread().name)) for i in range(3)])
+    assert order == [(i, threading.current_thread().name) for i in range(3)]
