@@ -87,10 +87,8 @@ def _editable_rule(user) -> Q:
     return Q(owner=user) | (Q(team__in=editor_teams) & ~Q(visibility=Visibility.PRIVATE))
 
 
-class AssetQuerySet(models.QuerySet):
-    """The one place that decides who sees and who edits an asset; every path goes through it."""
-
-    def _for_staff(self, user, rule) -> AssetQuerySet:
+class StaffGateQuerySet(models.QuerySet):
+    def _for_staff(self, user, rule):
         """Nothing for anonymous, inactive or non-staff users, everything for superusers, else `rule`."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -99,6 +97,10 @@ class AssetQuerySet(models.QuerySet):
         if not user.is_staff:
             return self.none()
         return self.filter(rule(user))
+
+
+class AssetQuerySet(StaffGateQuerySet):
+    """The one place that decides who sees and who edits an asset; every path goes through it."""
 
     def visible_to(self, user) -> AssetQuerySet:
         return self._for_staff(user, _visible_rule)
@@ -255,3 +257,82 @@ class ActiveModel(models.Model):
     def model_id_for(cls, kind: str) -> str | None:
         row = cls.objects.filter(kind=kind, available=True).values_list("model_id", flat=True).first()
         return row
+
+
+# --- Collections ----------------------------------------------------------------------------
+
+
+class ShareRole(models.TextChoices):
+    VIEWER = "viewer", "Viewer (can see the collection)"
+    EDITOR = "editor", "Editor (can rename it and add or remove assets)"
+
+
+def _collection_visible_rule(user) -> Q:
+    member_teams = Membership.objects.filter(user=user).values("team")
+    shared = CollectionShare.objects.filter(team__in=member_teams).values("collection")
+    return Q(owner=user) | Q(pk__in=shared)
+
+
+def _collection_editable_rule(user) -> Q:
+    editor_teams = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("team")
+    shared = CollectionShare.objects.filter(team__in=editor_teams, role=ShareRole.EDITOR).values("collection")
+    return Q(owner=user) | Q(pk__in=shared)
+
+
+class CollectionQuerySet(StaffGateQuerySet):
+    """Who sees and who changes a collection. Seeing a collection never lets anyone see more assets:
+    its pages list only ``Asset.objects.visible_to(user)``."""
+
+    def visible_to(self, user) -> CollectionQuerySet:
+        return self._for_staff(user, _collection_visible_rule)
+
+    def editable_by(self, user) -> CollectionQuerySet:
+        return self._for_staff(user, _collection_editable_rule)
+
+
+class Collection(models.Model):
+    """A named set of assets, owned by one person and optionally shared with teams."""
+
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    assets = models.ManyToManyField(Asset, through="CollectionItem", related_name="collections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_editable_by(self, user) -> bool:
+        return Collection.objects.editable_by(user).filter(pk=self.pk).exists()
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="collection_items")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "asset"], name="unique_collection_item")]
+        ordering = ["-added_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} in {self.collection_id}"
+
+
+class CollectionShare(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="shares")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="collection_shares")
+    role = models.CharField(max_length=16, choices=ShareRole.choices, default=ShareRole.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "team"], name="unique_collection_share")]
+        ordering = ["team__name"]
+
+    def __str__(self) -> str:
+        return f"{self.collection} shared with {self.team} ({self.role})"

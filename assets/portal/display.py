@@ -112,3 +112,19 @@ def location(asset: Asset) -> Location | None:
         return None
     altitude = (asset.exif or {}).get("gps", {}).get("altitude")
     return Location(asset.gps_latitude, asset.gps_longitude, altitude)
+
+
+# --- Live status ----------------------------------------------------------------------------
+
+
+def status_json(asset: Asset) -> dict:
+    """What a card needs to follow an asset's processing (expects a decorated asset)."""
+    return {
+        "id": asset.pk,
+        "title": str(asset),
+        "status": asset.status,
+        "status_label": asset.get_status_display(),
+        "error": asset.error if asset.status == Status.FAILED else "",
+        "url": reverse("portal:asset-detail", args=[asset.pk]),
+        "thumb": asset.thumb.url if asset.thumb else None,
+    }

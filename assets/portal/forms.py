@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 
-from assets import actions
+from assets import actions, bulk, collections
 from assets.archives import is_zip
 from assets.errors import RejectedUpload
-from assets.models import EDIT_ROLES, Asset, Status, Team, Visibility
+from assets.models import EDIT_ROLES, Asset, Collection, Role, ShareRole, Status, Team, Visibility
 from assets.tags import MAX_TAGS, normalise_tags
 
 # Media types the library can filter by. The model does not enumerate them; extend this as ingest
@@ -172,23 +174,52 @@ class AssetEditForm(forms.ModelForm):
         pass
 
 
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(required=False, label=label, widget=DateInput())
+
+
 class LibraryFilterForm(forms.Form):
-    """GET filters of the library. Invalid values are ignored rather than shown as errors."""
+    """GET filters of the library (and of search). Invalid values are ignored rather than shown as errors."""
 
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), to_field_name="slug", required=False, empty_label="Any team"
     )
-    tag = forms.CharField(required=False, max_length=64)
+    collection = forms.ModelChoiceField(queryset=Collection.objects.none(), required=False,
+                                        empty_label="Any collection")
+    tag = forms.CharField(required=False, max_length=500, label="Tags",
+                          help_text="Comma-separated; an asset must have all of them.")
     media_type = forms.ChoiceField(
         choices=[("", "Any type"), *MEDIA_TYPE_CHOICES], required=False, label="Type"
     )
+    taken_from = _date_field("Taken from")
+    taken_to = _date_field("Taken until")
+    uploaded_from = _date_field("Uploaded from")
+    uploaded_to = _date_field("Uploaded until")
     mine = forms.BooleanField(required=False, label="Only mine")
+
+    DATE_RANGES = (
+        ("taken_from", "taken_at__date__gte"),
+        ("taken_to", "taken_at__date__lte"),
+        ("uploaded_from", "created_at__date__gte"),
+        ("uploaded_to", "created_at__date__lte"),
+    )
 
     def __init__(self, *args, user, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams_of(user).distinct().order_by("name")
+        self.fields["collection"].queryset = Collection.objects.visible_to(user).order_by("name", "id")
+
+    def clean_tag(self):
+        try:
+            return normalise_tags(self.cleaned_data.get("tag"))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def filter(self, queryset, user):
         # Only the valid parts apply (invalid fields are absent from cleaned_data): a stale link
@@ -199,10 +230,16 @@ class LibraryFilterForm(forms.Form):
             queryset = queryset.filter(status=data["status"])
         if data.get("team"):
             queryset = queryset.filter(team=data["team"])
-        if tag := (data.get("tag") or "").strip().lower():
-            queryset = queryset.filter(tags__contains=[tag])
+        if data.get("collection"):
+            # A subquery, not a join: rows stay unique (search SQL relies on it).
+            queryset = queryset.filter(pk__in=data["collection"].items.values("asset_id"))
+        if data.get("tag"):
+            queryset = queryset.filter(tags__contains=data["tag"])
         if data.get("media_type"):
             queryset = queryset.filter(media_type=data["media_type"])
+        for name, lookup in self.DATE_RANGES:
+            if data.get(name):
+                queryset = queryset.filter(**{lookup: data[name]})
         if data.get("mine"):
             queryset = queryset.filter(owner=user)
         return queryset
@@ -210,3 +247,129 @@ class LibraryFilterForm(forms.Form):
     @property
     def active(self) -> bool:
         return self.is_bound and any(self.data.get(name) for name in self.fields)
+
+
+SORTS = {
+    "newest": ("Newest uploads first", [F("created_at").desc(), F("id").desc()]),
+    "oldest": ("Oldest uploads first", [F("created_at").asc(), F("id").asc()]),
+    "taken": ("Taken date, newest first", [F("taken_at").desc(nulls_last=True), F("id").desc()]),
+    "title": ("Title, A to Z", [Lower(Coalesce(NullIf("title", Value("")), "original_filename")).asc(), "id"]),
+}
+
+
+class LibrarySortForm(forms.Form):
+    sort = forms.ChoiceField(choices=[(key, label) for key, (label, _) in SORTS.items()], required=False,
+                             label="Sort by")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def order(self, queryset):
+        key = self.cleaned_data.get("sort") if self.is_valid() else ""
+        return queryset.order_by(*SORTS[key or "newest"][1])
+
+
+# --- Bulk actions, collections, teams --------------------------------------------------------------
+
+
+class AssetIdsField(forms.Field):
+    """Repeated ``asset`` values (checkboxes) -> a list of ints; anything else is a form error."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        values = value if isinstance(value, (list, tuple)) else ([value] if value else [])
+        try:
+            return sorted({int(item) for item in values})
+        except (TypeError, ValueError):
+            raise ValidationError("The selection is not valid; reload the page and select again.") from None
+
+    def validate(self, value):
+        if not value and self.required:
+            raise ValidationError("Select at least one asset first.")
+        if len(value) > bulk.MAX_SELECTION:
+            raise ValidationError(f"Select at most {bulk.MAX_SELECTION} assets at a time.")
+
+
+BULK_ACTIONS = [
+    ("add_tags", "Add tags"),
+    ("remove_tags", "Remove tags"),
+    ("set_visibility", "Set visibility"),
+    ("move_to_team", "Move to team"),
+    ("add_to_collection", "Add to collection"),
+    ("reprocess", "Reprocess"),
+    ("delete", "Delete…"),
+]
+# Which extra field each action needs.
+BULK_NEEDS = {"add_tags": "tags", "remove_tags": "tags", "set_visibility": "visibility",
+              "move_to_team": "team", "add_to_collection": "collection"}
+
+
+class BulkForm(forms.Form):
+    asset = AssetIdsField()
+    action = forms.ChoiceField(choices=[("", "Choose an action…"), *BULK_ACTIONS], label="Action",
+                               error_messages={"required": "Choose an action."})
+    tags = TagsField(help_text="Comma-separated.")
+    visibility = forms.ChoiceField(choices=[("", "Choose…"), *Visibility.choices], required=False)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="Choose a team…")
+    collection = forms.ModelChoiceField(queryset=Collection.objects.none(), required=False,
+                                        empty_label="Choose a collection…")
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", "bulk_%s")  # the library's filter form has fields of the same names
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = editor_teams_of(user).distinct().order_by("name")
+        self.fields["collection"].queryset = Collection.objects.editable_by(user).order_by("name", "id")
+        for name in ("action", "visibility", "team", "collection"):
+            self.fields[name].widget.attrs["data-testid"] = f"bulk-{name}"
+
+    def clean(self):
+        cleaned = super().clean()
+        needed = BULK_NEEDS.get(cleaned.get("action"))
+        if needed and not cleaned.get(needed) and needed not in self.errors:
+            label = {"tags": "at least one tag", "visibility": "a visibility", "team": "a team",
+                     "collection": "a collection"}[needed]
+            self.add_error(needed, f"Choose {label} for this action.")
+        return cleaned
+
+
+class CollectionNameForm(forms.Form):
+    name = forms.CharField(max_length=collections.MAX_NAME_LENGTH, label="Name")
+    asset = AssetIdsField(required=False)  # assets to put in a new collection straight away
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_name(self):
+        try:
+            return collections.clean_name(self.cleaned_data["name"])
+        except collections.CollectionError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ShareForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label="Choose a team…", label="Team")
+    role = forms.ChoiceField(choices=ShareRole.choices, initial=ShareRole.VIEWER, label="Members may")
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = collections.shareable_teams(user).order_by("name")
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Username", help_text="An existing staff account.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER, label="Role")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, label="Role")

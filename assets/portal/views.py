@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections import Counter
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from assets import actions
+from assets import actions, collections
 from assets.errors import RejectedUpload
 from assets.models import Asset
 from assets.portal import display
 from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
-from assets.portal.forms import AssetEditForm, LibraryFilterForm, UploadForm
+from assets.portal.forms import AssetEditForm, BulkForm, LibraryFilterForm, LibrarySortForm, UploadForm
+from assets.portal.grid import grid_page
 
-PAGE_SIZE = 48
-
+MAX_STATUS_IDS = 500
 
 # --- Library ------------------------------------------------------------------------------
 
@@ -27,14 +27,35 @@ PAGE_SIZE = 48
 @require_safe
 def library(request):
     filters = LibraryFilterForm(request.GET, user=request.user)
-    assets = filters.filter(visible_assets(request.user), request.user)
-    page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = [display.decorate(asset) for asset in page.object_list]
-    return render(
-        request,
-        "portal/library.html",
-        {"page_obj": page, "assets": page.object_list, "filters": filters, "nav": "library"},
-    )
+    sort = LibrarySortForm(request.GET)
+    assets = sort.order(filters.filter(visible_assets(request.user), request.user))
+    page = grid_page(request, assets)
+    context = {
+        "page_obj": page,
+        "assets": page.object_list,
+        "filters": filters,
+        "sort": sort,
+        "bulk": BulkForm(user=request.user, initial={"next": request.get_full_path()}),
+        "selectable": True,
+        "nav": "library",
+    }
+    return render(request, "portal/library.html", context)
+
+
+@staff_required
+@require_safe
+def asset_status(request):
+    """Status of many assets in one request (``?ids=1,2,3``), for pages that follow processing live.
+    Ids the person may not see are left out, as if they did not exist."""
+    raw = request.GET.get("ids", "")
+    try:
+        ids = {int(part) for part in raw.split(",") if part.strip()}
+    except ValueError:
+        return JsonResponse({"detail": "ids must be comma-separated numbers"}, status=400)
+    if len(ids) > MAX_STATUS_IDS:
+        return JsonResponse({"detail": f"at most {MAX_STATUS_IDS} ids per request"}, status=400)
+    rows = visible_assets(request.user).filter(pk__in=ids).order_by("pk")
+    return JsonResponse({"assets": [display.status_json(display.decorate(asset)) for asset in rows]})
 
 
 # --- Upload -------------------------------------------------------------------------------
@@ -47,6 +68,7 @@ def upload(request):
         return render(request, "portal/upload.html", {"form": UploadForm(user=request.user), "nav": "upload"})
 
     form = UploadForm(request.POST, request.FILES, user=request.user)
+    wants_json = "application/json" in request.headers.get("Accept", "")
     if form.is_valid():
         options = form.options()
         try:
@@ -57,6 +79,8 @@ def upload(request):
             files = [(upload.name, upload) for upload in form.cleaned_data["files"]]
             results = list(actions.upload_many(request.user, files, options))
             counts = Counter(result.status for result in results)
+            if wants_json:
+                return JsonResponse({"results": _results_json(results), "title_ignored": form.title_ignored})
             return render(
                 request,
                 "portal/upload_results.html",
@@ -67,7 +91,22 @@ def upload(request):
                     "nav": "upload",
                 },
             )
+    if wants_json:
+        return JsonResponse({"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400)
     return render(request, "portal/upload.html", {"form": form, "nav": "upload"}, status=400)
+
+
+def _results_json(results: list[actions.UploadResult]) -> list[dict]:
+    """Upload results for the upload page's script, each with its asset's status to follow (one query)."""
+    ids = [result.asset.pk for result in results if result.asset is not None]
+    assets = {asset.pk: asset for asset in Asset.objects.filter(pk__in=ids).prefetch_related("renditions")}
+    rows = []
+    for result in results:
+        data = result.as_dict()
+        if (asset := assets.get(data["id"])) is not None:
+            data["asset"] = display.status_json(display.decorate(asset))
+        rows.append(data)
+    return rows
 
 
 # --- One asset ----------------------------------------------------------------------------
@@ -90,6 +129,7 @@ def _asset_page(request, asset, *, form=None, status=200):
         ],
         "status_url": reverse("api:asset-detail", args=[asset.pk]),
     }
+    context["in_collections"], context["other_collections"] = collections.collections_with_asset(request.user, asset)
     return render(request, "portal/asset_detail.html", context, status=status)
 
 
