@@ -96,6 +96,8 @@
       } catch (err) { /* older browsers cannot assign files; the person picks them again */ }
     }
     document.title = doc.title;
+    // Scripts of the swapped-in page do not run: tell the page's own (live-status.js) to look at it.
+    document.dispatchEvent(new CustomEvent("portal:content", { detail: fresh }));
     fresh.focus();
     window.scrollTo(0, 0);
     return true;

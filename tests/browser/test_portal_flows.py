@@ -1,0 +1,144 @@
+"""A member of staff in a real browser: upload, watch processing, search, filter, edit; an
+administrator reprocesses from the admin console. Live server + real worker + headless Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser]
+
+# Three real camera JPEGs with EXIF (the Nikon one also carries GPS).
+PHOTOS = ["jpg/Canon_40D.jpg", "jpg/Nikon_D70.jpg", "jpg/gps/DSCN0010.jpg"]
+PROCESSING_TIMEOUT_MS = 90_000  # ingest then embed on a shared, busy machine
+
+
+def throttle_upload(page, bytes_per_second: int | None):
+    """Slow the browser's uploads (Chromium network emulation), or lift the limit with None."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second if bytes_per_second else -1,
+        },
+    )
+    return cdp
+
+
+def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, login, shot):
+    from tests.conftest import sample
+
+    login(page, alice)
+    shot(page, "library-empty")
+
+    # --- Upload three photos through the file input, with per-file and overall progress ------
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Upload").click()
+    expect(page.get_by_role("heading", name="Upload", level=1)).to_be_visible()
+    page.get_by_label(re.compile("^Files")).set_input_files([sample(p) for p in PHOTOS])
+    chosen = page.get_by_role("list", name="Selected files")
+    for path in PHOTOS:
+        name = path.rsplit("/", 1)[-1]
+        expect(chosen).to_contain_text(name)
+        expect(page.get_by_role("progressbar", name=f"Transfer of {name}")).to_be_attached()
+    expect(chosen).to_contain_text("3 files")
+    page.get_by_label("Tags").fill("cameras, samples")
+    shot(page, "upload")
+
+    page.evaluate("window.__notReloaded = true")  # gone if anything below reloads the page
+    throttle_upload(page, 96 * 1024)  # ~180 KB in about two seconds: long enough to see it move
+    page.get_by_role("button", name="Upload").click()
+    status = page.get_by_role("status").filter(has_text="Sending")
+    expect(status).to_have_text(re.compile(r"Sending… \d+%"))
+    shot(page, "upload-progress")
+    expect(page.locator("progress[aria-label^='Transfer of']").first).not_to_have_js_property("value", 0)
+    throttle_upload(page, None)
+
+    # --- The results page follows each asset's processing live, without a reload -------------
+    expect(page.get_by_role("heading", name="Upload results")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("3 created · 0 already uploaded · 0 rejected")).to_be_visible()
+    shot(page, "upload-results-processing")
+    for path in PHOTOS:
+        name = path.rsplit("/", 1)[-1]
+        row = page.locator(".result").filter(has=page.get_by_role("link", name=name))
+        expect(row.get_by_test_id("processing-status")).to_have_text("Ready", timeout=PROCESSING_TIMEOUT_MS)
+    expect(page.get_by_text("3 of 3 ready · processing finished.")).to_be_visible()
+    assert page.evaluate("window.__notReloaded") is True, "the page was reloaded"
+    shot(page, "upload-results-ready")
+
+    # The library shows them, ready, with thumbnails.
+    page.get_by_role("link", name="Go to library").click()
+    cards = page.locator(".card")
+    expect(cards).to_have_count(3)
+    expect(cards.locator(".badge", has_text="Ready")).to_have_count(3)
+    expect(cards.locator(".card__thumb img")).to_have_count(3)
+    shot(page, "library")
+
+    # --- Search from the header box by a part of a file name, with an explanation -------------
+    page.get_by_role("searchbox", name="Search assets").fill("D70")
+    page.get_by_role("searchbox", name="Search assets").press("Enter")
+    expect(page.get_by_role("heading", name="Search", level=1)).to_be_visible()
+    results = page.get_by_role("list", name="Results")
+    first = results.locator(".search-result").first
+    expect(first.locator(".card__title")).to_have_text("Nikon_D70")
+    first.get_by_text("Why this result").click()
+    explanation = first.get_by_role("table", name="How “Nikon_D70” was ranked")
+    expect(explanation).to_be_visible()
+    expect(explanation.get_by_role("row", name=re.compile("Keyword"))).to_contain_text("#1")
+    expect(explanation.get_by_role("row", name=re.compile("Fused"))).to_be_visible()
+    shot(page, "search")
+
+    # Filters: keyword mode and "Ready" keep the match; "Failed" leaves nothing, and says so.
+    # Choosing a mode re-runs the search at once.
+    page.get_by_role("group", name="Mode").get_by_text("Keyword", exact=True).click()
+    expect(page).to_have_url(re.compile(r"mode=keyword"))
+    page.get_by_label("Status").select_option(label="Ready")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page).to_have_url(re.compile(r"status=ready"))
+    expect(page.get_by_text("Filtered", exact=True)).to_be_visible()
+    expect(results.locator(".card__title")).to_have_text(["Nikon_D70"])
+    page.get_by_label("Status").select_option(label="Failed")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_role("heading", name="No matching assets")).to_be_visible()
+    expect(page.get_by_text("Nothing you can see matches “D70” with these filters.")).to_be_visible()
+    shot(page, "search-filtered-empty")
+    page.get_by_role("link", name="Clear filters").click()
+    expect(results.locator(".card__title").first).to_have_text("Nikon_D70")
+
+    # --- Open the asset, edit its title, see it after a reload ---------------------------------
+    results.get_by_role("link", name=re.compile("Nikon_D70")).first.click()
+    expect(page.get_by_role("heading", name="Nikon_D70", level=1)).to_be_visible()
+    expect(page.get_by_role("img", name="Preview of Nikon_D70")).to_be_visible()
+    expect(page.get_by_role("region", name="Camera")).to_contain_text("NIKON")
+    shot(page, "asset")
+    page.get_by_label("Title").fill("Nikon D70 test shot")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", name="Nikon D70 test shot", level=1)).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Nikon D70 test shot", level=1)).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("Nikon D70 test shot")
+
+
+def test_admin_reprocesses_an_asset_from_the_asset_list(page, uploaded, alice, admin_user, login, shot):
+    photo, _ = uploaded(alice, "jpg/Pentax_K10D.jpg", "jpg/Canon_40D.jpg")
+
+    login(page, admin_user)
+    page.goto("/admin/assets/asset/")
+    expect(page.get_by_role("heading", name=re.compile("Select asset to change"))).to_be_visible()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=str(photo)))
+    expect(row).to_contain_text("Ready")
+    shot(page, "admin-assets")
+
+    row.get_by_role("checkbox").check()
+    page.get_by_label("Action:").select_option(label="Reprocess selected assets")
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_text("Queued 1 asset(s) for reprocessing.")).to_be_visible()
+    shot(page, "admin-assets-reprocess")
+
+    # The worker redoes it: the asset page follows it back to ready by itself.
+    page.goto(f"/assets/{photo.pk}/")
+    expect(page.locator(".asset__badges .badge").first).to_have_text("Ready", timeout=PROCESSING_TIMEOUT_MS)
+    expect(page.get_by_role("region", name="Camera")).to_contain_text("PENTAX")
