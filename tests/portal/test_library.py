@@ -151,3 +151,46 @@ def test_library_query_count_does_not_grow_with_assets(client_for, alice, bob, t
     with django_assert_max_num_queries(9):
         response = client.get("/")
     assert len(listed_ids(response)) == 32
+
+
+def test_date_ranges_tags_and_sort(client_for, alice):
+    import datetime
+
+    from django.utils import timezone
+
+    def at(day):
+        return timezone.make_aware(datetime.datetime(2024, 5, day, 12))
+
+    beach = make_asset(alice, title="beach", tags=["sea", "sand"], taken_at=at(3))
+    harbour = make_asset(alice, title="Harbour", tags=["sea"], taken_at=at(10))
+    undated = make_asset(alice, title="attic", tags=["sand"])
+    Asset = type(beach)
+    Asset.objects.filter(pk=beach.pk).update(created_at=at(20))
+    Asset.objects.filter(pk=harbour.pk).update(created_at=at(25))
+    Asset.objects.filter(pk=undated.pk).update(created_at=at(28))
+    client = client_for(alice)
+    assert listed_ids(client.get("/?tag=sea,sand")) == {beach.pk}
+    assert listed_ids(client.get("/?taken_from=2024-05-04")) == {harbour.pk}
+    assert listed_ids(client.get("/?taken_to=2024-05-03")) == {beach.pk}
+    assert listed_ids(client.get("/?uploaded_from=2024-05-21&uploaded_to=2024-05-27")) == {harbour.pk}
+    assert listed_ids(client.get("/?taken_from=not-a-date&tag=sand")) == {beach.pk, undated.pk}
+
+    def order(query):
+        return [a.pk for a in client.get("/" + query).context["page_obj"].object_list]
+
+    assert order("") == [undated.pk, harbour.pk, beach.pk]
+    assert order("?sort=newest") == [undated.pk, harbour.pk, beach.pk]
+    assert order("?sort=taken") == [harbour.pk, beach.pk, undated.pk]  # undated last
+    assert order("?sort=title") == [undated.pk, beach.pk, harbour.pk]  # case-insensitive
+    html = client.get("/?sort=title").content.decode()
+    assert '<option value="title" selected>Title, A to Z</option>' in html
+    assert 'type="date" name="taken_from"' in html
+
+
+def test_empty_collection_filter_explains(client_for, alice):
+    from assets import collections
+
+    make_asset(alice)
+    empty = collections.create_collection(alice, "Nothing yet")
+    html = client_for(alice).get(f"/?collection={empty.pk}").content.decode()
+    assert "No assets match these filters" in html
