@@ -1,49 +1,103 @@
-"""What the system is doing, for the portal's status page and the admin: workers, queues, models."""
+"""What the system is doing: services, workers, queues, models and asset counts.
+
+One snapshot feeds three readers: the portal's /status/ page, the admin system page and
+/healthz. Each probe answers instead of raising, so a page about an outage still renders.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
+from kombu.utils.url import maybe_sanitize_url
 
 from assets.models import ActiveModel, Asset
 from mediavault.celery import app
 
-QUEUES = ("ingest", "embed", "realtime")
+# Inspect waits the whole timeout for replies (it cannot know how many workers exist), so it is
+# what a status page costs when no worker runs: keep it short.
+INSPECT_TIMEOUT_S = 1.0
 
 
-def workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:
+def queue_names() -> tuple[str, ...]:
+    # The realtime queue's name is configurable (tests point it at a queue nobody listens on).
+    return ("ingest", "embed", settings.REALTIME_QUEUE)
+
+
+def check_database() -> dict:
+    embedded = settings.DATABASE_EMBEDDED
+    db = settings.DATABASES["default"]
+    where = f"{db.get('HOST') or 'localhost'}{':' + str(db['PORT']) if db.get('PORT') else ''}/{db.get('NAME')}"
+    info = {"ok": False, "embedded": embedded, "where": where}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+        return {**info, "ok": True, "pgvector": row[0] if row else None}
+    except Exception as exc:  # any failure is a status answer, not a crash
+        return {**info, "error": str(exc)}
+
+
+def check_broker() -> dict:
+    info = {"ok": False, "embedded": settings.BROKER_EMBEDDED, "where": maybe_sanitize_url(app.conf.broker_url)}
+    try:
+        with app.connection_for_write() as conn:
+            # One try: an unreachable external broker must not hold the page for kombu's default retries.
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {**info, "ok": True}
+    except Exception as exc:
+        return {**info, "error": str(exc)}
+
+
+def inspect_workers(timeout: float = INSPECT_TIMEOUT_S) -> tuple[dict[str, list[str]], str]:
+    """({worker: [queue, ...]}, error): the workers that answered within `timeout` and the queues they consume."""
     try:
         replies = app.control.inspect(timeout=timeout).active_queues() or {}
-    except Exception:  # a broker outage shows as "no workers", the page itself still renders
-        replies = {}
-    by_queue: dict[str, list[str]] = {queue: [] for queue in QUEUES}
-    for worker, queues in replies.items():
+    except Exception as exc:
+        return {}, str(exc)
+    return {name: sorted(q["name"] for q in queues) for name, queues in replies.items()}, ""
+
+
+def workers_by_queue(workers: dict[str, list[str]]) -> dict[str, list[str]]:
+    by_queue: dict[str, list[str]] = {queue: [] for queue in queue_names()}
+    for worker, queues in workers.items():
         for queue in queues:
-            by_queue.setdefault(queue["name"], []).append(worker)
+            by_queue.setdefault(queue, []).append(worker)
     return by_queue
 
 
 def queue_depths() -> dict[str, int | None]:
+    """Messages waiting per queue: LLEN of the queue's list on the Redis broker (None if unreadable)."""
     try:
         with app.connection_for_read() as conn:
             client = conn.default_channel.client
-            return {queue: int(client.llen(queue)) for queue in QUEUES}
+            return {queue: int(client.llen(queue)) for queue in queue_names()}
     except Exception:
-        return {queue: None for queue in QUEUES}
+        return {queue: None for queue in queue_names()}
+
+
+def _counts(field: str) -> dict[str, int]:
+    return dict(Asset.objects.values_list(field).annotate(n=Count("pk")).order_by(field))
 
 
 def snapshot() -> dict:
-    workers = workers_by_queue()
-    depths = queue_depths()
+    database, broker = check_database(), check_broker()
+    if broker["ok"]:
+        workers, workers_error = inspect_workers()
+        depths = queue_depths()
+    else:
+        # Asking a broker that is down would only wait out its connection retries.
+        workers, workers_error = {}, "broker unreachable"
+        depths = {queue: None for queue in queue_names()}
+    by_queue = workers_by_queue(workers)
     return {
-        "queues": [
-            {"name": q, "workers": sorted(workers.get(q, [])), "depth": depths.get(q)} for q in QUEUES
-        ],
+        "services": {"database": database, "broker": broker},
+        "workers": workers,
+        "workers_error": workers_error,
+        "queues": [{"name": q, "workers": sorted(by_queue[q]), "depth": depths[q]} for q in queue_names()],
         "models": list(ActiveModel.objects.all()),
-        "assets_by_status": dict(Asset.objects.values_list("status").annotate(n=Count("pk")).order_by()),
-        "assets_by_embedding": dict(
-            Asset.objects.values_list("embedding_status").annotate(n=Count("pk")).order_by()
-        ),
-        "database": "embedded PostgreSQL" if settings.DATABASE_EMBEDDED else "external PostgreSQL",
-        "broker": "embedded Redis" if settings.BROKER_EMBEDDED else "external Redis",
+        "assets_by_status": _counts("status"),
+        "assets_by_embedding": _counts("embedding_status"),
+        "database": "embedded PostgreSQL" if database["embedded"] else "external PostgreSQL",
+        "broker": "embedded Redis" if broker["embedded"] else "external Redis",
     }

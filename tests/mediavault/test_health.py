@@ -24,3 +24,10 @@ def test_healthz_is_200_with_a_real_worker(client, celery_worker):
     assert response.status_code == 200, body
     queues = next(iter(body["worker"]["workers"].values()))
     assert queues == ["embed", "ingest", "realtime"]
+
+
+def test_healthz_says_whether_services_work_but_not_where_they_are(client):
+    body = client.get("/healthz").json()
+    assert body["database"]["ok"] is True and body["database"]["embedded"] is True
+    assert body["broker"]["ok"] is True
+    assert "where" not in body["database"] and "where" not in body["broker"]
