@@ -1,11 +1,22 @@
 from django.contrib import admin, messages
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from assets import actions
-from assets.models import ActiveModel, Asset, Embedding, EmbeddingKind, Membership, Rendition, Team
+from assets.models import (
+    ActiveModel,
+    Asset,
+    Collection,
+    CollectionItem,
+    CollectionShare,
+    Embedding,
+    EmbeddingKind,
+    Membership,
+    Rendition,
+    Team,
+)
 
 
 class MissingEmbeddingFilter(admin.SimpleListFilter):
@@ -145,3 +156,40 @@ class ActiveModelAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class CollectionShareInline(admin.TabularInline):
+    model = CollectionShare
+    extra = 0
+    autocomplete_fields = ["team"]
+
+
+class CollectionItemInline(admin.TabularInline):
+    model = CollectionItem
+    extra = 0
+    fields = ["asset", "added_by", "added_at"]
+    readonly_fields = ["added_at"]
+    raw_id_fields = ["asset", "added_by"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "item_count", "shared_with", "updated_at"]
+    list_filter = ["shares__team"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    inlines = [CollectionShareInline, CollectionItemInline]
+
+    def get_queryset(self, request):
+        # Staff who are not superusers see the collections they see in the portal, no more.
+        queryset = super().get_queryset(request).visible_to(request.user)
+        return queryset.annotate(item_total=Count("items", distinct=True)).prefetch_related("shares__team")
+
+    @admin.display(description="Assets", ordering="item_total")
+    def item_count(self, collection):
+        return collection.item_total
+
+    @admin.display(description="Shared with")
+    def shared_with(self, collection):
+        return ", ".join(f"{share.team} ({share.role})" for share in collection.shares.all()) or "—"
