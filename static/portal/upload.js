@@ -37,6 +37,7 @@
     files.forEach(function (file, index) {
       total += file.size;
       var item = document.createElement("li");
+      item.setAttribute("data-testid", "upload-file");
       var name = document.createElement("span");
       name.className = "file-list__name";
       name.textContent = file.name;
@@ -53,6 +54,24 @@
       item.appendChild(bar);
       p.list.appendChild(item);
     });
+    if (files.length) {
+      // The whole batch: one bar for all bytes, beside each file's own bar.
+      var overall = document.createElement("li");
+      overall.className = "upload-overall";
+      overall.setAttribute("data-testid", "upload-overall");
+      var label = document.createElement("span");
+      label.className = "upload-overall__text";
+      label.id = "upload-overall-label";
+      label.textContent = "All files: " + formatBytes(total);
+      var all = document.createElement("progress");
+      all.max = 100;
+      all.value = 0;
+      all.setAttribute("data-upload-overall", "");
+      all.setAttribute("aria-labelledby", "upload-overall-label");
+      overall.appendChild(label);
+      overall.appendChild(all);
+      p.list.insertBefore(overall, p.list.firstChild);
+    }
     if (files.length > 1) {
       var summary = document.createElement("li");
       summary.className = "file-list__summary";
@@ -69,7 +88,7 @@
     var sizes = files.map(function (f) { return f.size; });
     var payload = sizes.reduce(function (a, b) { return a + b; }, 0);
     var sent = total > 0 ? loaded * (payload / total) : 0;
-    var bars = p.list.querySelectorAll("progress");
+    var bars = p.list.querySelectorAll("progress:not([data-upload-overall])");
     var offset = 0;
     sizes.forEach(function (size, i) {
       var done = size === 0 ? (sent >= offset ? 1 : 0) : Math.min(Math.max((sent - offset) / size, 0), 1);
@@ -77,6 +96,8 @@
       offset += size;
     });
     var percent = total > 0 ? Math.round((loaded / total) * 100) : 0;
+    var overall = p.list.querySelector("[data-upload-overall]");
+    if (overall) { overall.value = percent; }
     p.status.textContent = "Sending… " + percent + "%";
   }
 
