@@ -1,16 +1,16 @@
-/* Live processing status: every element marked [data-live-status] (with data-status-url, the asset's
- * API address, and data-status) follows its asset from pending and processing to ready or failed
- * without a page reload. Its [data-live-status-badge] shows the status, its [data-live-status-error]
- * the reason of a failure; an optional [data-live-summary] on the page counts what is done.
- * Pages swapped in by script (the upload form) announce themselves with a "portal:content" event. */
+/* Live processing status: every element marked [data-live-status] (with data-asset-id, data-status
+ * and data-status-endpoint, the batched status address /assets/status/) follows its asset from
+ * pending and processing to ready or failed without a page reload, one request per round for all
+ * of them. Its [data-live-status-badge] shows the status, its [data-live-status-error] the reason of
+ * a failure; an optional [data-live-summary] counts what is done. Pages swapped in by script (the
+ * upload form) announce themselves with a "portal:content" event whose detail is the new element. */
 (function () {
   "use strict";
 
   if (!window.fetch) { return; }
 
   var BUSY = ["pending", "processing"];
-  var LABELS = { pending: "Pending", processing: "Processing", ready: "Ready", failed: "Failed" };
-  var PARALLEL = 4;           // requests in flight at once, so a batch of hundreds stays gentle
+  var CHUNK = 500;            // the endpoint's most ids per request
   var GIVE_UP_AFTER = 15 * 60 * 1000;
 
   function isBusy(el) { return BUSY.indexOf(el.getAttribute("data-status")) !== -1; }
@@ -20,7 +20,7 @@
     el.setAttribute("data-status", asset.status);
     var badge = el.querySelector("[data-live-status-badge]");
     if (badge) {
-      badge.textContent = LABELS[asset.status] || asset.status;
+      badge.textContent = asset.status_label || asset.status;
       badge.className = "badge badge--" + asset.status;
     }
     var error = el.querySelector("[data-live-status-error]");
@@ -53,24 +53,30 @@
       var busy = Array.prototype.filter.call(root.querySelectorAll("[data-live-status]"), isBusy);
       summarise(root);
       if (!busy.length || !root.isConnected || Date.now() - started > GIVE_UP_AFTER) { return; }
-      var queue = busy.slice();
-      function next() {
-        var el = queue.shift();
-        if (!el) { return Promise.resolve(); }
-        return fetch(el.getAttribute("data-status-url"), {
+      var endpoint = busy[0].getAttribute("data-status-endpoint");
+      var chunks = [];
+      for (var i = 0; i < busy.length; i += CHUNK) { chunks.push(busy.slice(i, i + CHUNK)); }
+      var requests = chunks.map(function (chunk) {
+        var ids = chunk.map(function (el) { return el.getAttribute("data-asset-id"); });
+        return fetch(endpoint + "?ids=" + ids.join(","), {
           credentials: "same-origin", headers: { Accept: "application/json" }
         })
           .then(function (response) {
             if (!response.ok) { throw new Error("status " + response.status); }
             return response.json();
           })
-          .then(function (asset) { show(el, asset); })
-          .catch(function () { /* try again next round */ })
-          .then(next);
-      }
-      var workers = [];
-      for (var i = 0; i < Math.min(PARALLEL, queue.length); i += 1) { workers.push(next()); }
-      Promise.all(workers).then(function () {
+          .then(function (data) {
+            var byId = {};
+            data.assets.forEach(function (asset) { byId[String(asset.id)] = asset; });
+            chunk.forEach(function (el) {
+              var asset = byId[el.getAttribute("data-asset-id")];
+              // Deleted meanwhile, or no longer visible: stop following it.
+              if (asset) { show(el, asset); } else { el.removeAttribute("data-live-status"); }
+            });
+          })
+          .catch(function () { /* try again next round */ });
+      });
+      Promise.all(requests).then(function () {
         summarise(root);
         delay = Math.min(Math.round(delay * 1.3), 10000);
         window.setTimeout(round, delay);

@@ -37,6 +37,7 @@ def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, l
 
     # --- Upload three photos through the file input, with per-file and overall progress ------
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Upload").click()
+    page.wait_for_url("**/upload/")  # waits for the load event: the page's scripts are in place
     expect(page.get_by_role("heading", name="Upload", level=1)).to_be_visible()
     page.get_by_label(re.compile("^Files")).set_input_files([sample(p) for p in PHOTOS])
     chosen = page.get_by_role("list", name="Selected files")
@@ -80,6 +81,7 @@ def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, l
     # --- Search from the header box by a part of a file name, with an explanation -------------
     page.get_by_role("searchbox", name="Search assets").fill("D70")
     page.get_by_role("searchbox", name="Search assets").press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?q=D70"))
     expect(page.get_by_role("heading", name="Search", level=1)).to_be_visible()
     results = page.get_by_role("list", name="Results")
     first = results.locator(".search-result").first
