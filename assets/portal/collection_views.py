@@ -14,7 +14,7 @@ from assets.models import Collection
 from assets.portal.access import staff_required, visible_assets
 from assets.portal.forms import AssetIdsField, BulkForm, CollectionNameForm, ShareForm
 from assets.portal.grid import grid_page
-from assets.portal.navigation import back, form_errors
+from assets.portal.navigation import apply_form, back, form_errors
 
 NOT_YOURS = "You can see this collection but not change it. Ask its owner to share it with your team as editor."
 
@@ -94,13 +94,13 @@ def collection_detail(request, pk: int):
 @require_POST
 def collection_rename(request, pk: int):
     collection = get_editable_collection(request.user, pk)
-    form = CollectionNameForm(request.POST)
-    if form.is_valid():
+
+    def rename(data) -> str:
         old = collection.name
-        collections.rename_collection(collection, form.cleaned_data["name"])
-        messages.success(request, f"Renamed “{old}” to “{collection}”.")
-    else:
-        form_errors(request, form)
+        collections.rename_collection(collection, data["name"])
+        return f"Renamed “{old}” to “{collection}”."
+
+    apply_form(request, CollectionNameForm(request.POST), rename)
     return redirect("portal:collection-detail", pk=collection.pk)
 
 
@@ -138,18 +138,12 @@ def collection_remove(request, pk: int):
 @require_POST
 def collection_share(request, pk: int):
     collection = get_owned_collection(request.user, pk)
-    form = ShareForm(request.POST, user=request.user)
-    if not form.is_valid():
-        form_errors(request, form)
-    else:
-        try:
-            share = collections.share_collection(
-                request.user, collection, form.cleaned_data["team"], form.cleaned_data["role"]
-            )
-        except collections.CollectionError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Shared with {share.team} as {share.role}.")
+
+    def share(data) -> str:
+        done = collections.share_collection(request.user, collection, data["team"], data["role"])
+        return f"Shared with {done.team} as {done.role}."
+
+    apply_form(request, ShareForm(request.POST, user=request.user), share, collections.CollectionError)
     return redirect("portal:collection-detail", pk=collection.pk)
 
 

@@ -27,3 +27,17 @@ def form_errors(request, form) -> None:
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label and field != "asset" else error)
+
+
+def apply_form(request, form, change, refused: type[Exception] | tuple = ()) -> None:
+    """Validate `form`; when valid, ``change(cleaned_data)`` makes the change and returns what to tell the
+    person. Form errors and `refused` exceptions (a reason the change cannot be made) become messages."""
+    if not form.is_valid():
+        form_errors(request, form)
+        return
+    try:
+        text = change(form.cleaned_data)
+    except refused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, text)

@@ -13,7 +13,7 @@ from assets import teams
 from assets.models import Membership, Team
 from assets.portal.access import staff_required
 from assets.portal.forms import MemberForm, RoleForm
-from assets.portal.navigation import form_errors
+from assets.portal.navigation import apply_form
 
 MANAGERS_ONLY = "Only managers of this team can see and change its members."
 
@@ -61,16 +61,12 @@ def team_detail(request, slug: str):
 @require_POST
 def member_add(request, slug: str):
     team = get_managed_team(request.user, slug)
-    form = MemberForm(request.POST)
-    if form.is_valid():
-        try:
-            membership = teams.add_member(team, form.cleaned_data["username"], form.cleaned_data["role"])
-        except teams.TeamError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Added {membership.user.get_username()} as {membership.role}.")
-    else:
-        form_errors(request, form)
+
+    def add(data) -> str:
+        membership = teams.add_member(team, data["username"], data["role"])
+        return f"Added {membership.user.get_username()} as {membership.role}."
+
+    apply_form(request, MemberForm(request.POST), add, teams.TeamError)
     return redirect("portal:team-detail", slug=team.slug)
 
 
@@ -83,16 +79,12 @@ def _membership(team: Team, pk: int) -> Membership:
 def member_role(request, slug: str, pk: int):
     team = get_managed_team(request.user, slug)
     membership = _membership(team, pk)
-    form = RoleForm(request.POST)
-    if form.is_valid():
-        try:
-            teams.set_role(membership, form.cleaned_data["role"])
-        except teams.TeamError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{membership.user.get_username()} is now {membership.role}.")
-    else:
-        form_errors(request, form)
+
+    def change(data) -> str:
+        teams.set_role(membership, data["role"])
+        return f"{membership.user.get_username()} is now {membership.role}."
+
+    apply_form(request, RoleForm(request.POST), change, teams.TeamError)
     return redirect("portal:team-detail", slug=team.slug)
 
 
