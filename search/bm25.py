@@ -11,6 +11,7 @@ tables), not per user: a score does not depend on who asks, only which documents
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -21,6 +22,12 @@ from search.analyzer import query_terms
 
 K1 = 1.2
 B = 0.75
+# The document length the impact index assumes for avgdl (migration search/0003); with the real
+# avgdl above it, impacts understate contributions by at most avgdl / this (see _slack).
+IMPACT_REFERENCE_LENGTH = 24
+# Posting lists MaxScore reads in full per query, at most (rarest terms first; the first term is
+# always read). Longer lists only bound the score (their terms' share is probed per document).
+ESSENTIAL_POSTINGS = 100_000
 
 # Per query term: its weight qtf * idf, and the two constants of the length normalisation, so a
 # posting costs tf / (tf + c1 + c2 * dl) in float8 (numeric literals would cast every posting to
@@ -40,55 +47,70 @@ WITH stats AS (
     FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
     JOIN search_term t ON t.term = q.term
     CROSS JOIN stats s
-), scores AS (
-    -- Rounded: the pruned and the full plan sum in different orders; the last bits must not
-    -- reorder ties between pages.
-    SELECT p.asset_id, round(sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.dl))::numeric, 9)::float8 AS score
-    FROM weights w
-    JOIN search_posting p ON p.term = w.term
-    {where}
-    GROUP BY p.asset_id
 )"""
 
-# Postings come from the covering (term, asset_id) INCLUDE (tf, dl) index. The visibility/filter
-# queryset is applied to the ranked candidates, not the postings: PostgreSQL then checks them best
-# first by primary key and stops once the page is full (a nested-loop semi-join under LIMIT), or,
-# when its statistics say the filter is selective, hashes the few visible ids instead. Either
-# way the filter is inside this statement and the page fills.
-_RANKED = _WEIGHTS.format(where="") + """
+# Rounded: documents are summed in different orders by different plans; the last bits must not
+# reorder ties between pages.
+_SUM = "round(sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.dl))::numeric, 9)::float8"
+
+# Every matching document scored from the full posting lists: the reference MaxScore must equal
+# (tests), and the plan for `prune=False`. The filter applies to the ranked rows.
+_RANKED = (
+    _WEIGHTS
+    + f""", scores AS (
+    SELECT p.asset_id, {_SUM} AS score
+    FROM weights w JOIN search_posting p ON p.term = w.term
+    GROUP BY p.asset_id
+)
 SELECT r.asset_id, r.score
 FROM (SELECT asset_id, score FROM scores ORDER BY score DESC, asset_id OFFSET 0) r
-WHERE true {where}
+WHERE true {{where}}
 ORDER BY r.score DESC, r.asset_id
 LIMIT %s OFFSET %s
 """
+)
 
-# Pruned pass: only documents holding one of the rarest ("essential") query terms are scored, in
-# full; see bm25_scores for why the result is still exact when it is accepted.
-_ESSENTIAL = _WEIGHTS.format(
-    # ARRAY(...) is computed once, then drives primary-key probes: a plan that cannot turn into a
-    # nested loop over whole tables when statistics are stale (seen after a flush: 24 s vs 30 ms).
-    where="WHERE p.asset_id = ANY(ARRAY(SELECT DISTINCT e.asset_id FROM search_posting e WHERE e.term = ANY(%s)))"
-) + """
-SELECT r.asset_id, r.score
-FROM (SELECT asset_id, score FROM scores ORDER BY score DESC, asset_id OFFSET 0) r
-WHERE true {where}
-ORDER BY r.score DESC, r.asset_id
-LIMIT %s
+# The essential terms' partial scores (their full posting lists, summed), best `%s` first, with
+# how many documents hold any of them.
+_ESSENTIAL_TOP = (
+    _WEIGHTS
+    + f""", partial AS (
+    SELECT p.asset_id, {_SUM} AS score
+    FROM weights w JOIN search_posting p ON p.term = w.term
+    WHERE w.term = ANY(%s)
+    GROUP BY p.asset_id
+)
+SELECT asset_id, score, count(*) OVER () FROM partial ORDER BY score DESC, asset_id LIMIT %s
 """
+)
 
-# Each query term's weight qtf * idf: the most any one document can gain from that term.
-_TERM_WEIGHTS = """
-SELECT t.term, q.qtf * ln(1 + (s.doc_count - t.df + 0.5::float8) / (t.df + 0.5::float8))
+# Scores of given ids. A correlated subquery per id: one probe of the primary key (asset_id, term)
+# each. Written as a join, the planner reads whole posting lists filtered by id instead (seen:
+# 128k postings read for 300 ids, 0.9 s).
+_FOR_IDS = (
+    _WEIGHTS
+    + f""", scores AS (
+    SELECT c.asset_id, (
+        SELECT {_SUM} FROM search_posting p JOIN weights w ON w.term = p.term
+        WHERE p.asset_id = c.asset_id AND p.term = ANY(%s)
+    ) AS score
+    FROM unnest(%s::bigint[]) AS c(asset_id)
+)
+SELECT s.asset_id, s.score FROM scores s WHERE s.score IS NOT NULL {{where}}
+"""
+)
+
+# Per query term: its weight qtf * idf, its df, and its highest impact (the first entry of the
+# impact index: one probe); and avgdl.
+_TERM_STATS = """
+SELECT t.term, q.qtf * ln(1 + (s.doc_count - t.df + 0.5::float8) / (t.df + 0.5::float8)), t.df,
+       (SELECT search_impact(p.tf, p.dl) FROM search_posting p WHERE p.term = t.term
+        ORDER BY search_impact(p.tf, p.dl) DESC LIMIT 1),
+       s.total_length::float8 / s.doc_count
 FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
 JOIN search_term t ON t.term = q.term
 CROSS JOIN search_corpusstats s
 WHERE s.id = 1 AND s.doc_count > 0
-"""
-
-# Scores of given ids: the id list restricts the postings (primary-key probes) before summing.
-_FOR_IDS = _WEIGHTS.format(where="WHERE p.asset_id = ANY(%s)") + """
-SELECT s.asset_id, s.score FROM scores s WHERE true {where}
 """
 
 
@@ -111,10 +133,10 @@ def _constants() -> list[float]:
     return [K1, B, K1, B]
 
 
-def _run(sql: str, params: list) -> list[tuple[int, float]]:
+def _run(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(asset_id, float(score)) for asset_id, score in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def bm25_scores(
@@ -123,42 +145,161 @@ def bm25_scores(
     """(asset id, score) of the best matches among `visible`, best first, ties by id.
 
     `visible` is the caller's `Asset.objects.visible_to(user)`, possibly narrowed by filters; None
-    means every asset (internal tools and tests only)."""
+    means every asset (internal tools and tests only). `prune=False` scores every matching
+    document from the full posting lists: the slow reference the default must equal."""
     terms, qtfs = _query_arrays(query)
     if not terms or limit <= 0:
         return []
+    if visible is not None and visible.model is not Asset:
+        raise TypeError("visible must be a queryset of assets")
+    if visible is not None and visible.query.is_empty():
+        return []
+    if prune:
+        ranked = _maxscore(terms, qtfs, _Visibility(visible), depth=limit + offset)
+        if ranked is not None:
+            return ranked[offset : offset + limit]
     try:
         where, where_params = _restriction(visible, "r.asset_id")
     except EmptyResultSet:
         return []
-    # One term: nothing to prune, one statement. Several: the MaxScore pass (exact) usually
-    # avoids reading the posting lists of the common terms at all.
-    pruned = _maxscore(terms, qtfs, where, where_params, depth=limit + offset) if prune and len(terms) > 1 else None
-    if pruned is not None:
-        return pruned[offset : offset + limit]
-    return _run(_RANKED.format(where=where), [*_constants(), terms, qtfs, *where_params, limit, offset])
+    rows = _run(_RANKED.format(where=where), [*_constants(), terms, qtfs, *where_params, limit, offset])
+    return [(asset_id, float(score)) for asset_id, score in rows]
 
 
-def _maxscore(terms, qtfs, where, where_params, depth: int) -> list[tuple[int, float]] | None:
-    """Exact top-`depth` without reading the long posting lists of common terms, or None.
+def _slack(avgdl: float) -> float:
+    """How much a contribution can exceed its stored impact at this avgdl.
 
-    A term adds at most its weight w (tf / (tf + k1 * norm) < 1). Score, in full, only the
-    documents that hold one of the rarest terms; any other document lacks all of them, so it
-    scores below the summed weights of the remaining (common) terms. When the depth-th best
-    pruned score reaches that bound, nothing outside can enter the top: the answer is exact.
-    Otherwise widen the essential set by the next rarest term; with every term essential it is
-    the plain full query, so None is returned for the caller to run that.
+    impact = tf / (tf + c1 + c2r * dl) with c2r = k1 * b / reference; the true contribution has
+    c2 = k1 * b / avgdl. If avgdl <= reference, c2 >= c2r and the contribution is at most the
+    impact; otherwise their ratio (tf + c1 + c2r * dl) / (tf + c1 + c2 * dl) < c2r / c2."""
+    return max(1.0, avgdl / IMPACT_REFERENCE_LENGTH)
+
+
+@dataclass(frozen=True)
+class _TermStats:
+    term: str
+    df: int
+    bound: float  # the most one document can gain from this term at today's avgdl
+
+
+def _term_stats(terms, qtfs) -> list[_TermStats]:
+    """Rarest first. bound = w * min(1, highest impact * slack): the highest impact is exact at
+    the reference length; see _slack for the current avgdl."""
+    rows = _run(_TERM_STATS, [terms, qtfs])
+    stats = [
+        _TermStats(term, df, weight * min(1.0, (impact or 1.0) * _slack(avgdl)))
+        for term, weight, df, impact, avgdl in rows
+    ]
+    return sorted(stats, key=lambda t: (t.df, t.term))
+
+
+def _maxscore(terms, qtfs, visibility: _Visibility, depth: int) -> list[tuple[int, float]] | None:
+    """The exact top-`depth` visible documents without reading the long posting lists, or None.
+
+    MaxScore: the rarest terms, as many as fit in ESSENTIAL_POSTINGS postings, are essential;
+    the rest (lists too long to read on every query) add at most L, their summed bounds, to any
+    document. A document holding no essential term scores at most L. Documents holding one are
+    ranked by their partial score over the essential terms (their lists, summed in SQL); the
+    best K are scored in full (primary-key probes), best partial first, while one could still
+    reach the top; a document past the K-th scores at most partial_K + L. Once the depth-th best
+    visible full score beats those bounds, nothing unread can enter the top: the answer equals
+    full scoring. K grows while a filter hides too many. A near-zero-weight term present in most
+    documents ("jpg", "img") is never read. None when the split cannot decide the top (the
+    caller then scores every posting).
     """
-    weights = sorted(_run(_TERM_WEIGHTS, [terms, qtfs]), key=lambda tw: (-tw[1], tw[0]))
-    for cut in range(1, len(weights)):
-        essential = [term for term, _ in weights[:cut]]
-        bound = sum(w for _, w in weights[cut:])
-        ranked = _run(
-            _ESSENTIAL.format(where=where), [*_constants(), terms, qtfs, essential, *where_params, depth]
-        )
-        if len(ranked) == depth and ranked[-1][1] >= bound:
-            return ranked
-    return None
+    stats = _term_stats(terms, qtfs)
+    if not stats:
+        return []
+    cut, postings = 1, stats[0].df
+    while cut < len(stats) and postings + stats[cut].df <= ESSENTIAL_POSTINGS:
+        postings += stats[cut].df
+        cut += 1
+    rest = stats[cut:]
+    return _essential_top(terms, qtfs, stats[:cut], rest, sum(t.bound for t in rest), visibility, depth)
+
+
+def _essential_top(terms, qtfs, essential, rest, rest_bound, visibility, depth):
+    """_maxscore for one essential set: the top, or None when this set cannot decide it."""
+    names = [t.term for t in essential]
+    k = 2 * depth
+    while True:
+        rows = _run(_ESSENTIAL_TOP, [*_constants(), terms, qtfs, names, k])
+        holding = rows[0][2] if rows else 0
+        partial = [(asset_id, float(score)) for asset_id, score, _ in rows]
+        top, next_partial = _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, depth)
+        complete = len(partial) >= holding  # every document holding an essential term was ranked
+        if not rest and (len(top) == depth or complete):
+            return top  # partial scores are full scores, and these rows a prefix of their order
+        if len(top) == depth:
+            threshold = top[-1][1] - 1e-8  # strictly above: a tie could hold a smaller id
+            beyond = 0.0 if complete else partial[-1][1] + rest_bound
+            if threshold > rest_bound and threshold > beyond and threshold > next_partial + rest_bound:
+                return top
+        if complete:
+            return None  # more documents will not help; a wider essential set might
+        k *= 4
+
+
+def _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, depth):
+    """Full scores of the visible documents in `partial` (best partial first), probing only as
+    long as one could still reach the top; returns the top and the best partial left unprobed."""
+    if not rest:
+        return visibility.best(partial, depth), float("-inf")
+    scored: list[tuple[int, float]] = []
+    start, batch = 0, 2 * depth
+    while start < len(partial):
+        window = partial[start : start + batch]
+        if len(scored) >= depth:
+            scored.sort(key=lambda hit: (-hit[1], hit[0]))
+            if window[0][1] + rest_bound < scored[depth - 1][1] - 1e-8:
+                return scored[:depth], window[0][1]
+        ids = visibility.allowed([asset_id for asset_id, _ in window])
+        scored += _exact_scores(terms, qtfs, ids)
+        start += batch
+        batch = min(4 * batch, _Visibility.BATCH_LIMIT)
+    scored.sort(key=lambda hit: (-hit[1], hit[0]))
+    return scored[:depth], float("-inf")
+
+
+class _Visibility:
+    """Which candidate ids the caller may see: asked of the database best first, in batches,
+    each id at most once per search (candidates recur from round to round)."""
+
+    BATCH_LIMIT = 5000
+
+    def __init__(self, visible: QuerySet | None):
+        self.visible = visible
+        self.known: dict[int, bool] = {}
+
+    def best(self, ranked: list[tuple[int, float]], depth: int) -> list[tuple[int, float]]:
+        """The first `depth` visible entries of `ranked`."""
+        if self.visible is None:
+            return ranked[:depth]
+        found: list[tuple[int, float]] = []
+        start, batch = 0, 2 * depth
+        while len(found) < depth and start < len(ranked):
+            window = ranked[start : start + batch]
+            self._learn([asset_id for asset_id, _ in window])
+            found.extend(hit for hit in window if self.known[hit[0]])
+            start += batch
+            batch = min(2 * batch, self.BATCH_LIMIT)
+        return found[:depth]
+
+    def allowed(self, ids: list[int]) -> list[int]:
+        if self.visible is None:
+            return ids
+        for start in range(0, len(ids), self.BATCH_LIMIT):
+            self._learn(ids[start : start + self.BATCH_LIMIT])
+        return [asset_id for asset_id in ids if self.known[asset_id]]
+
+    def _learn(self, ids: list[int]) -> None:
+        ids = [asset_id for asset_id in ids if asset_id not in self.known]
+        if not ids:
+            return
+        # pk IN (...) on the caller's queryset: primary-key probes of just these ids, whatever the
+        # filter (a semi-join against the whole visible set could scan the assets table).
+        allowed = set(self.visible.filter(pk__in=ids).values_list("pk", flat=True))
+        self.known.update((asset_id, asset_id in allowed) for asset_id in ids)
 
 
 def bm25_for_ids(query: str, ids, *, visible: QuerySet | None = None) -> dict[int, float]:
@@ -174,5 +315,10 @@ def bm25_for_ids(query: str, ids, *, visible: QuerySet | None = None) -> dict[in
         where, where_params = _restriction(visible, "s.asset_id")
     except EmptyResultSet:
         return scores
-    scores.update(_run(_FOR_IDS.format(where=where), [*_constants(), terms, qtfs, ids, *where_params]))
+    scores.update(_exact_scores(terms, qtfs, ids, where, where_params))
     return scores
+
+
+def _exact_scores(terms, qtfs, ids, where: str = "", where_params=()) -> list[tuple[int, float]]:
+    rows = _run(_FOR_IDS.format(where=where), [*_constants(), terms, qtfs, terms, ids, *where_params])
+    return [(asset_id, float(score)) for asset_id, score in rows]

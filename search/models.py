@@ -3,8 +3,8 @@
 Rows:
 - Document: one per indexed asset (its token count and a hash of its tokens).
 - Posting: one per (asset, distinct term), with the term frequency and, copied in, the document
-  length, so scoring a posting needs no join: the (term, asset) index covers (tf, dl) and a
-  query's postings are read by index-only scans.
+  length, so scoring a posting needs no join: both indexes cover (tf, dl), so a term's postings
+  (in impact order) and a document's postings are read by index-only scans.
 - Term: document frequency per term; CorpusStats: N and the total length, one row.
 
 Term and CorpusStats are written only by the triggers in migration 0002, in the same statement
@@ -44,8 +44,8 @@ class Posting(models.Model):
     tf = models.PositiveIntegerField()
     dl = models.PositiveIntegerField(help_text="Length of the document, copied for index-only scoring.")
 
-    class Meta:
-        indexes = [models.Index(fields=["term", "document"], include=["tf", "dl"], name="search_posting_term_cover")]
+    # Indexes (migration 0003, SQL Django cannot express): the primary key INCLUDEs (tf, dl), and
+    # search_posting_impact orders each term's postings by their BM25 impact.
 
     def __str__(self) -> str:
         return f"{self.term}@{self.document_id}x{self.tf}"

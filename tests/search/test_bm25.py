@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from search.analyzer import document_tokens, query_terms
+from assets.models import Asset
+from search import bm25
 from search.bm25 import bm25_for_ids, bm25_scores
 from tests.search.conftest import make_asset
 
@@ -111,7 +113,14 @@ def test_scores_for_given_ids_match_the_ranked_list(flickr):
     assert scores == {**dict(ranked), unrelated: 0.0}
 
 
-def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr):
+@pytest.mark.parametrize("essential_postings", [bm25.ESSENTIAL_POSTINGS, 500, 1])
+@pytest.mark.parametrize("selective", [False, True])
+def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr, essential_postings, selective, monkeypatch):
+    # A small essential budget leaves common terms to bounds and probes, as on a large corpus;
+    # a selective filter (one asset in seven) makes the pruned search read deeper.
+    monkeypatch.setattr(bm25, "ESSENTIAL_POSTINGS", essential_postings)
+    visible = Asset.objects.filter(pk__in=flickr.ids[::7]) if selective else None
+    compared = 0
     queries = [
         "a dog runs on the beach", "two children playing in the snow", "man on a red bike",
         "girl with a pink dress on stairs", "black and white dog jumping", "1000268201 stairs",
@@ -119,6 +128,8 @@ def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr):
     ]
     for query in queries:
         for limit, offset in ((10, 0), (24, 24), (100, 0)):
-            pruned = bm25_scores(query, visible=None, limit=limit, offset=offset)
-            full = bm25_scores(query, visible=None, limit=limit, offset=offset, prune=False)
+            pruned = bm25_scores(query, visible=visible, limit=limit, offset=offset)
+            full = bm25_scores(query, visible=visible, limit=limit, offset=offset, prune=False)
             assert pruned == full, (query, limit, offset)
+            compared += len(full)
+    assert compared > (200 if selective else 1000)  # real pages were compared, not empty lists

@@ -58,10 +58,13 @@ def test_a_selective_filter_still_fills_the_page(alice, team):
     assert len(bm25_scores("sunset", visible=visible, limit=5, offset=5)) == 3
 
 
-def test_one_statement_per_search(alice, django_assert_num_queries):
-    make_asset(alice, description="one small boat")
-    with django_assert_num_queries(1):
-        assert len(bm25_scores("boat", visible=Asset.objects.visible_to(alice), limit=10)) == 1
+def test_a_search_costs_three_statements(alice, django_assert_num_queries):
+    # Term statistics, the essential terms' best documents, which of those the caller may see:
+    # a fixed cost, not one statement per candidate.
+    for i in range(30):
+        make_asset(alice, original_filename=f"b{i}.jpg", description=f"one small boat number {i}")
+    with django_assert_num_queries(3):
+        assert len(bm25_scores("small boat", visible=Asset.objects.visible_to(alice), limit=10)) == 10
 
 
 def test_nothing_to_search_for_costs_no_query(alice, dave_like_user, django_assert_num_queries):
@@ -77,3 +80,26 @@ def test_nothing_to_search_for_costs_no_query(alice, dave_like_user, django_asse
 def dave_like_user(db):
     """An account without staff rights: sees nothing."""
     return get_user_model().objects.create_user(username="nostaff", is_staff=False)
+
+
+def test_the_impact_index_uses_the_constants_of_the_python_side():
+    from django.db import connection
+
+    from search.bm25 import B, IMPACT_REFERENCE_LENGTH, K1
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT search_impact(3, 30), search_impact(1, 7)")
+        got = cursor.fetchone()
+    for (tf, dl), impact in zip([(3, 30), (1, 7)], got, strict=True):
+        assert impact == pytest.approx(tf / (tf + K1 * (1 - B) + K1 * B * dl / IMPACT_REFERENCE_LENGTH), rel=1e-12)
+
+
+@pytest.mark.parametrize("avgdl", [3.0, 11.5, 24.0, 40.0, 250.0])
+def test_a_contribution_never_exceeds_its_impact_times_the_slack(avgdl):
+    from search.bm25 import B, IMPACT_REFERENCE_LENGTH, K1, _slack
+
+    for tf in (1, 2, 5, 40):
+        for dl in (tf, tf + 1, 10, 24, 60, 500):
+            contribution = tf / (tf + K1 * (1 - B) + K1 * B * dl / avgdl)
+            impact = tf / (tf + K1 * (1 - B) + K1 * B * dl / IMPACT_REFERENCE_LENGTH)
+            assert contribution <= impact * _slack(avgdl) * (1 + 1e-12), (tf, dl)
