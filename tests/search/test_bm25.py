@@ -10,9 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from search.analyzer import document_tokens, query_terms
 from assets.models import Asset
 from search import bm25
+from search.analyzer import document_tokens, query_terms
 from search.bm25 import bm25_for_ids, bm25_scores
 from tests.search.conftest import make_asset
 
@@ -122,9 +122,16 @@ def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr, essential_pos
     visible = Asset.objects.filter(pk__in=flickr.ids[::7]) if selective else None
     compared = 0
     queries = [
-        "a dog runs on the beach", "two children playing in the snow", "man on a red bike",
-        "girl with a pink dress on stairs", "black and white dog jumping", "1000268201 stairs",
-        "people at a concert", "a boy in water", "skier on a snowy mountain", "the a of",
+        "a dog runs on the beach",
+        "two children playing in the snow",
+        "man on a red bike",
+        "girl with a pink dress on stairs",
+        "black and white dog jumping",
+        "1000268201 stairs",
+        "people at a concert",
+        "a boy in water",
+        "skier on a snowy mountain",
+        "the a of",
     ]
     for query in queries:
         for limit, offset in ((10, 0), (24, 24), (100, 0)):

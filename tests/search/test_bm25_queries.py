@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from assets.models import Asset, Visibility
-from search.bm25 import bm25_for_ids, bm25_scores
+from search.bm25 import IMPACT_REFERENCE_LENGTH, K1, B, _slack, bm25_for_ids, bm25_scores
 from tests.search.conftest import make_asset
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,8 @@ def test_charlie_never_gets_alices_private_asset_even_as_the_best_match(alice, b
     assert set(hits(bob)) == {team_only.pk, public.pk}
     assert hits(charlie) == [public.pk]
     assert bm25_for_ids("kayak lake", [private.pk, public.pk], visible=Asset.objects.visible_to(charlie)) == {
-        private.pk: 0.0, public.pk: pytest.approx(dict(bm25_scores("kayak lake", visible=None, limit=5))[public.pk])
+        private.pk: 0.0,
+        public.pk: pytest.approx(dict(bm25_scores("kayak lake", visible=None, limit=5))[public.pk]),
     }
 
 
@@ -48,8 +50,13 @@ def test_a_selective_filter_still_fills_the_page(alice, team):
     for i in range(30):
         make_asset(alice, original_filename=f"o{i}.jpg", description="sunset sunset over the sea")
     in_team = [
-        make_asset(alice, original_filename=f"t{i}.jpg", description=f"sunset number {i} with a long caption here",
-                   team=team, visibility=Visibility.TEAM)
+        make_asset(
+            alice,
+            original_filename=f"t{i}.jpg",
+            description=f"sunset number {i} with a long caption here",
+            team=team,
+            visibility=Visibility.TEAM,
+        )
         for i in range(8)
     ]
     visible = Asset.objects.visible_to(alice).filter(team=team)
@@ -83,10 +90,6 @@ def dave_like_user(db):
 
 
 def test_the_impact_index_uses_the_constants_of_the_python_side():
-    from django.db import connection
-
-    from search.bm25 import B, IMPACT_REFERENCE_LENGTH, K1
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT search_impact(3, 30), search_impact(1, 7)")
         got = cursor.fetchone()
@@ -96,8 +99,6 @@ def test_the_impact_index_uses_the_constants_of_the_python_side():
 
 @pytest.mark.parametrize("avgdl", [3.0, 11.5, 24.0, 40.0, 250.0])
 def test_a_contribution_never_exceeds_its_impact_times_the_slack(avgdl):
-    from search.bm25 import B, IMPACT_REFERENCE_LENGTH, K1, _slack
-
     for tf in (1, 2, 5, 40):
         for dl in (tf, tf + 1, 10, 24, 60, 500):
             contribution = tf / (tf + K1 * (1 - B) + K1 * B * dl / avgdl)
