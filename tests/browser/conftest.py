@@ -166,7 +166,17 @@ def shot():
     def save(page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         page.evaluate("window.scrollTo(0, 0)")  # else the sticky header lands mid-page in a full-page shot
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
+        # A viewport as tall as the page puts sticky-bottom bars (the grid's bulk bar) where they end up
+        # after scrolling down, instead of over the cards at the first screen's bottom edge.
+        viewport = page.viewport_size
+        height = page.evaluate("document.documentElement.scrollHeight")
+        if viewport and height > viewport["height"]:
+            page.set_viewport_size({"width": viewport["width"], "height": height})
+        try:
+            page.screenshot(path=str(path), full_page=True, animations="disabled")
+        finally:
+            if viewport:
+                page.set_viewport_size(viewport)
         return path
 
     return save

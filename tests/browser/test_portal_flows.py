@@ -46,6 +46,7 @@ def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, l
         expect(chosen).to_contain_text(name)
         expect(page.get_by_role("progressbar", name=f"Transfer of {name}")).to_be_attached()
     expect(chosen).to_contain_text("3 files")
+    expect(page.get_by_test_id("upload-overall").locator("progress")).to_be_visible()  # laid out, not 0 px wide
     page.get_by_label("Tags").fill("cameras, samples")
     shot(page, "upload")
 
