@@ -2,8 +2,9 @@
  * and data-status-endpoint, the batched status address /assets/status/) follows its asset from
  * pending and processing to ready or failed without a page reload, one request per round for all
  * of them. Its [data-live-status-badge] shows the status, its [data-live-status-error] the reason of
- * a failure; an optional [data-live-summary] counts what is done. Pages swapped in by script (the
- * upload form) announce themselves with a "portal:content" event whose detail is the new element. */
+ * a failure; an optional [data-live-summary] counts what is done. Content added by script (the
+ * upload form's rows as their files arrive) is announced with a "portal:content" event whose detail
+ * is the element holding it; announcing the same element again wakes its one watcher up. */
 (function () {
   "use strict";
 
@@ -45,14 +46,37 @@
     summary.textContent = text;
   }
 
+  // One watcher per root: a later "portal:content" for the same root (the upload page adds rows as
+  // their files arrive) wakes it up instead of starting a second round of requests beside it.
+  var watchers = [];
+
   function watch(root) {
+    for (var w = 0; w < watchers.length; w += 1) {
+      if (watchers[w].root === root) { watchers[w].kick(); return; }
+    }
     var started = Date.now();
     var delay = 800;
+    var timer = null;
+    var due = 0;
+    var inFlight = false;
+
+    function later(ms) {
+      window.clearTimeout(timer);
+      due = Date.now() + ms;
+      timer = window.setTimeout(round, ms);
+    }
+
+    function stop() {
+      timer = null;
+      if (!root.isConnected) { watchers = watchers.filter(function (x) { return x.root !== root; }); }
+    }
 
     function round() {
+      timer = null;
       var busy = Array.prototype.filter.call(root.querySelectorAll("[data-live-status]"), isBusy);
       summarise(root);
-      if (!busy.length || !root.isConnected || Date.now() - started > GIVE_UP_AFTER) { return; }
+      if (!busy.length || !root.isConnected || Date.now() - started > GIVE_UP_AFTER) { stop(); return; }
+      inFlight = true;
       var endpoint = busy[0].getAttribute("data-status-endpoint");
       var chunks = [];
       for (var i = 0; i < busy.length; i += CHUNK) { chunks.push(busy.slice(i, i + CHUNK)); }
@@ -77,13 +101,25 @@
           .catch(function () { /* try again next round */ });
       });
       Promise.all(requests).then(function () {
+        inFlight = false;
         summarise(root);
         delay = Math.min(Math.round(delay * 1.3), 10000);
-        window.setTimeout(round, delay);
+        later(delay);
       });
     }
 
-    if (root.querySelector("[data-live-status]")) { window.setTimeout(round, delay); summarise(root); }
+    // New elements to follow: look soon (never later than the first delay), without a second loop.
+    function kick() {
+      started = Date.now();
+      delay = 800;
+      if (!root.querySelector("[data-live-status]")) { return; }
+      summarise(root);
+      if (inFlight) { return; }
+      if (timer === null || due - Date.now() > delay) { later(delay); }
+    }
+
+    watchers.push({ root: root, kick: kick });
+    kick();
   }
 
   document.addEventListener("portal:content", function (event) { watch(event.detail || document); });

@@ -59,15 +59,16 @@ def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, l
     expect(page.locator("progress[aria-label^='Transfer of']").first).not_to_have_js_property("value", 0)
     throttle_upload(page, None)
 
-    # --- The results page follows each asset's processing live, without a reload -------------
-    expect(page.get_by_role("heading", name="Upload results")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("3 created · 0 already uploaded · 0 rejected")).to_be_visible()
+    # --- Each file's row follows its asset's processing live, without a reload ---------------
+    expect(page.get_by_test_id("upload-status")).to_have_text("3 uploaded · 0 duplicates · 0 rejected", timeout=30_000)
     shot(page, "upload-results-processing")
     for path in PHOTOS:
         name = path.rsplit("/", 1)[-1]
-        row = page.locator(".result").filter(has=page.get_by_role("link", name=name))
+        row = page.get_by_test_id("upload-file").filter(has=page.get_by_role("link", name=name))
+        expect(row.get_by_role("progressbar")).to_have_js_property("value", 100)
         expect(row.get_by_test_id("processing-status")).to_have_text("Ready", timeout=PROCESSING_TIMEOUT_MS)
     expect(page.get_by_text("3 of 3 ready · processing finished.")).to_be_visible()
+    expect(page.get_by_test_id("upload-overall").locator("progress")).to_have_js_property("value", 100)
     assert page.evaluate("window.__notReloaded") is True, "the page was reloaded"
     shot(page, "upload-results-ready")
 
@@ -123,6 +124,82 @@ def test_upload_watch_ready_search_filter_and_edit(page, celery_worker, alice, l
     page.reload()
     expect(page.get_by_role("heading", name="Nikon D70 test shot", level=1)).to_be_visible()
     expect(page.get_by_label("Title")).to_have_value("Nikon D70 test shot")
+
+
+def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
+    page, celery_worker, alice, login, shot, tmp_path
+):
+    """40 files in one pick: one request per file, never more than three in flight; a file that is
+    no image is rejected with the reason while the others upload and are processed; one status
+    request per round follows all of them."""
+    from PIL import Image
+
+    paths = []
+    for i in range(39):  # distinct colours: distinct bytes, no duplicates
+        path = tmp_path / f"batch-{i:02d}.jpg"
+        Image.new("RGB", (48, 32), ((i * 37) % 256, (i * 91) % 256, (i * 53 + 100) % 256)).save(path, "JPEG")
+        paths.append(path)
+    bad = tmp_path / "not-a-photo.jpg"
+    bad.write_bytes(b"plain text that only pretends to be a photo\n" * 20)
+    paths.insert(17, bad)
+
+    in_flight = {"/upload/": 0, "/assets/status/": 0}
+    most = {"/upload/": 0, "/assets/status/": 0}
+    sent = {"/upload/": 0, "/assets/status/": 0}
+
+    def tracked(request):
+        path = request.url.split("://", 1)[-1].partition("/")[2].partition("?")[0]
+        key = "/" + path
+        wanted = {"POST": "/upload/", "GET": "/assets/status/"}.get(request.method)
+        return key if key == wanted else None
+
+    def started(request):
+        if key := tracked(request):
+            in_flight[key] += 1
+            sent[key] += 1
+            most[key] = max(most[key], in_flight[key])
+
+    def ended(request):
+        if key := tracked(request):
+            in_flight[key] -= 1
+
+    login(page, alice)
+    page.goto("/upload/")
+    # A request is in flight from the moment the browser sends it until its answer arrives; the
+    # page may send the next one only after that (its "load"), so "response" (headers in) ends it:
+    # "requestfinished" can reach us after the next request's event, counting one too many.
+    page.on("request", started)
+    page.on("response", lambda response: ended(response.request))
+    page.on("requestfailed", ended)
+    page.get_by_label(re.compile("^Files")).set_input_files(paths)
+    rows = page.get_by_test_id("upload-file")
+    expect(rows).to_have_count(40)
+    page.get_by_role("button", name="Upload").click()
+
+    status = page.get_by_test_id("upload-status")
+    expect(status).to_have_text("39 uploaded · 0 duplicates · 1 rejected", timeout=30_000)
+    expect(rows.and_(page.locator("[data-state='done']"))).to_have_count(40)
+    rejected = rows.filter(has_text="not-a-photo.jpg")
+    expect(rejected.locator(".badge", has_text="Rejected")).to_be_visible()
+    expect(rejected).to_contain_text("unsupported file type")
+    expect(rejected.get_by_test_id("processing-status")).to_have_count(0)
+    expect(page.get_by_test_id("processing-status")).to_have_count(39)
+    expect(page.get_by_test_id("upload-overall").locator("progress")).to_have_js_property("value", 100)
+    shot(page, "upload-batch")
+
+    # Every other row is a new asset whose processing finishes, followed live.
+    expect(page.get_by_text("39 of 39 ready · processing finished.")).to_be_visible(timeout=PROCESSING_TIMEOUT_MS)
+    expect(page.get_by_test_id("processing-status").filter(has_text="Ready")).to_have_count(39)
+    expect(page.get_by_role("link", name="Go to library")).to_be_visible()
+
+    assert sent["/upload/"] == 40, sent
+    assert most["/upload/"] <= 3, f"{most['/upload/']} uploads were in flight at once"
+    assert most["/upload/"] >= 2, "the uploads were not sent side by side"
+    assert most["/assets/status/"] == 1, f"{most['/assets/status/']} status requests were in flight at once"
+
+    from assets.models import Asset
+
+    assert Asset.objects.filter(owner=alice).count() == 39
 
 
 def test_admin_reprocesses_an_asset_from_the_asset_list(page, uploaded, alice, admin_user, login, shot):
