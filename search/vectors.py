@@ -18,7 +18,8 @@ from psycopg import sql
 from assets.models import Asset
 from assets.vector_index import vector_expression
 
-EF_SEARCH = 200
+EF_SEARCH = 400
+ITERATIVE_SCAN = "relaxed_order"
 MAX_SCAN_TUPLES = 50_000
 
 
@@ -73,7 +74,7 @@ def nearest(
             cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute("SET LOCAL enable_bitmapscan = off")
         else:
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            cursor.execute(f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}")
             cursor.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, int(limit))}")
             cursor.execute(f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}")
         cursor.execute(statement, params)
