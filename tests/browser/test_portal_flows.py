@@ -130,8 +130,9 @@ def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
     page, celery_worker, alice, login, shot, tmp_path
 ):
     """40 files in one pick: one request per file, never more than three in flight; a file that is
-    no image is rejected with the reason while the others upload and are processed; one status
-    request per round follows all of them."""
+    no image is rejected with the reason and one whose connection drops is marked failed, while the
+    others upload and are processed; the failed one goes through on retry; one status request per
+    round follows all of them."""
     from PIL import Image
 
     paths = []
@@ -143,7 +144,7 @@ def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
     bad.write_bytes(b"plain text that only pretends to be a photo\n" * 20)
     paths.insert(17, bad)
 
-    in_flight = {"/upload/": 0, "/assets/status/": 0}
+    in_flight = {"/upload/": set(), "/assets/status/": set()}
     most = {"/upload/": 0, "/assets/status/": 0}
     sent = {"/upload/": 0, "/assets/status/": 0}
 
@@ -155,13 +156,13 @@ def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
 
     def started(request):
         if key := tracked(request):
-            in_flight[key] += 1
+            in_flight[key].add(request)
             sent[key] += 1
-            most[key] = max(most[key], in_flight[key])
+            most[key] = max(most[key], len(in_flight[key]))
 
     def ended(request):
         if key := tracked(request):
-            in_flight[key] -= 1
+            in_flight[key].discard(request)  # once, whichever of its end events comes first
 
     login(page, alice)
     page.goto("/upload/")
@@ -171,13 +172,30 @@ def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
     page.on("request", started)
     page.on("response", lambda response: ended(response.request))
     page.on("requestfailed", ended)
+    dropped = []
+
+    def drop_first_try_of_one_file(route):
+        # The connection breaks once under one file's request (the browser's own network error).
+        if not dropped and b'filename="batch-05.jpg"' in (route.request.post_data_buffer or b""):
+            dropped.append(route.request)
+            ended(route.request)  # its end, before the page hears of it and sends the next one
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/upload/", drop_first_try_of_one_file)
     page.get_by_label(re.compile("^Files")).set_input_files(paths)
     rows = page.get_by_test_id("upload-file")
     expect(rows).to_have_count(40)
     page.get_by_role("button", name="Upload").click()
 
     status = page.get_by_test_id("upload-status")
-    expect(status).to_have_text("39 uploaded · 0 duplicates · 1 rejected", timeout=30_000)
+    expect(status).to_have_text("38 uploaded · 0 duplicates · 1 rejected · 1 failed (retry them below)", timeout=30_000)
+    failed = rows.filter(has_text="batch-05.jpg")
+    expect(failed).to_contain_text("The connection was interrupted.")
+    expect(rows.and_(page.locator("[data-state='done']"))).to_have_count(39)
+    failed.get_by_role("button", name="Retry batch-05.jpg").click()
+    expect(status).to_have_text("39 uploaded · 0 duplicates · 1 rejected")
     expect(rows.and_(page.locator("[data-state='done']"))).to_have_count(40)
     rejected = rows.filter(has_text="not-a-photo.jpg")
     expect(rejected.locator(".badge", has_text="Rejected")).to_be_visible()
@@ -192,7 +210,7 @@ def test_upload_of_a_big_batch_sends_three_at_a_time_and_reports_each_file(
     expect(page.get_by_test_id("processing-status").filter(has_text="Ready")).to_have_count(39)
     expect(page.get_by_role("link", name="Go to library")).to_be_visible()
 
-    assert sent["/upload/"] == 40, sent
+    assert len(dropped) == 1 and sent["/upload/"] == 41, sent  # 40 files, one of them twice
     assert most["/upload/"] <= 3, f"{most['/upload/']} uploads were in flight at once"
     assert most["/upload/"] >= 2, "the uploads were not sent side by side"
     assert most["/assets/status/"] == 1, f"{most['/assets/status/']} status requests were in flight at once"
