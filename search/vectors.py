@@ -18,6 +18,9 @@ from psycopg import sql
 from assets.models import Asset
 from assets.vector_index import vector_expression
 
+# Measured at 1M 1024-d vectors (bench/search_latency.py, graph built with ef_construction 128):
+# recall@10 against exact search, all visible / one team in ten: 0.950 / 0.946 at ef_search 200,
+# 0.990 / 0.984 at 400. strict_order found no more than relaxed_order (re-sorted below).
 EF_SEARCH = 400
 ITERATIVE_SCAN = "relaxed_order"
 MAX_SCAN_TUPLES = 50_000
