@@ -180,7 +180,9 @@ def _slack(avgdl: float) -> float:
 class _TermStats:
     term: str
     df: int
+    weight: float  # qtf * idf
     bound: float  # the most one document can gain from this term at today's avgdl
+    avgdl: float
 
 
 def _term_stats(terms, qtfs) -> list[_TermStats]:
@@ -188,7 +190,7 @@ def _term_stats(terms, qtfs) -> list[_TermStats]:
     the reference length; see _slack for the current avgdl."""
     rows = _run(_TERM_STATS, [terms, qtfs])
     stats = [
-        _TermStats(term, df, weight * min(1.0, (impact or 1.0) * _slack(avgdl)))
+        _TermStats(term, df, weight, weight * min(1.0, (impact or 1.0) * _slack(avgdl)), avgdl)
         for term, weight, df, impact, avgdl in rows
     ]
     return sorted(stats, key=lambda t: (t.df, t.term))
@@ -237,8 +239,84 @@ def _essential_top(terms, qtfs, essential, rest, rest_bound, visibility, depth):
             if threshold > rest_bound and threshold > beyond and threshold > next_partial + rest_bound:
                 return top
         if complete:
-            return None  # more documents will not help; a wider essential set might
+            if len(rest) == 1:
+                # Documents holding only the long term can still fill or beat the top.
+                return _fill_from_long_term(rest[0], {asset_id for asset_id, _ in partial}, top, visibility, depth)
+            return None  # the caller scores every posting
         k *= 4
+
+
+def _fill_from_long_term(term: _TermStats, holders: set[int], top, visibility, depth):
+    """The exact top when the best documents may hold only `term` (one long posting list), e.g.
+    an identifier query ("IMG_5195" -> "img", "5195") whose one match leaves the page to "img".
+
+    A document holding only `term` scores w * tf / (tf + c1 + c2 * dl): its (tf, dl) decides it,
+    and equal scores go by id. The impact index lists the term's postings by impact, then tf, dl
+    and id, so each (tf, dl) group is one index range in id order. Groups are visited in impact
+    order; from each, the first visible ids not already scored (`holders`) are taken, as many as
+    the page could use. Once the depth-th best score beats every unvisited group's bound
+    (w * impact * slack), the answer equals full scoring.
+    """
+    c1, c2 = K1 * (1 - B), K1 * B / term.avgdl
+    slack = _slack(term.avgdl)
+    found = list(top)
+    group = _next_group(term.term, None)
+    while group is not None:
+        impact, tf, dl = group
+        if len(found) >= depth:
+            found.sort(key=lambda hit: (-hit[1], hit[0]))
+            if found[depth - 1][1] > term.weight * min(1.0, impact * slack) + 1e-8:
+                break
+        score = round(term.weight * tf / (tf + c1 + c2 * dl), 9)
+        found += [(asset_id, score) for asset_id in _group_members(term.term, group, holders, visibility, depth)]
+        group = _next_group(term.term, group)
+    found.sort(key=lambda hit: (-hit[1], hit[0]))
+    return found[:depth]
+
+
+# The first (impact, tf, dl) group after `after` in the impact index's order (impact descending,
+# then tf, dl ascending): one index descent each way.
+_GROUP_SAME_IMPACT = """
+SELECT search_impact(tf, dl), tf, dl FROM search_posting
+WHERE term = %s AND search_impact(tf, dl) = %s AND (tf, dl) > (%s, %s)
+ORDER BY search_impact(tf, dl) DESC, tf, dl LIMIT 1
+"""
+_GROUP_LOWER_IMPACT = """
+SELECT search_impact(tf, dl), tf, dl FROM search_posting
+WHERE term = %s AND search_impact(tf, dl) < %s
+ORDER BY search_impact(tf, dl) DESC, tf, dl LIMIT 1
+"""
+_GROUP_FIRST = """
+SELECT search_impact(tf, dl), tf, dl FROM search_posting WHERE term = %s
+ORDER BY search_impact(tf, dl) DESC, tf, dl LIMIT 1
+"""
+# One group's documents in id order, from `after` on.
+_GROUP_MEMBERS = """
+SELECT asset_id FROM search_posting
+WHERE term = %s AND search_impact(tf, dl) = %s AND tf = %s AND dl = %s AND asset_id > %s
+ORDER BY search_impact(tf, dl) DESC, tf, dl, asset_id LIMIT %s
+"""
+
+
+def _next_group(term: str, after):
+    if after is None:
+        rows = _run(_GROUP_FIRST, [term])
+    else:
+        rows = _run(_GROUP_SAME_IMPACT, [term, *after]) or _run(_GROUP_LOWER_IMPACT, [term, after[0]])
+    return rows[0] if rows else None
+
+
+def _group_members(term: str, group, holders: set[int], visibility, wanted: int) -> list[int]:
+    """Up to `wanted` visible ids of one (tf, dl) group, smallest first, skipping `holders`."""
+    taken: list[int] = []
+    after, batch = 0, 2 * wanted
+    while len(taken) < wanted:
+        ids = [row[0] for row in _run(_GROUP_MEMBERS, [term, *group, after, batch])]
+        if not ids:
+            break
+        taken += visibility.allowed([asset_id for asset_id in ids if asset_id not in holders])
+        after, batch = ids[-1], min(4 * batch, _Visibility.BATCH_LIMIT)
+    return taken[:wanted]
 
 
 def _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, depth):

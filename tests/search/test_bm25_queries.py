@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from assets.models import Asset, Visibility
+from search import bm25
 from search.bm25 import IMPACT_REFERENCE_LENGTH, K1, B, _slack, bm25_for_ids, bm25_scores
 from tests.search.conftest import make_asset
 
@@ -104,3 +105,28 @@ def test_a_contribution_never_exceeds_its_impact_times_the_slack(avgdl):
             contribution = tf / (tf + K1 * (1 - B) + K1 * B * dl / avgdl)
             impact = tf / (tf + K1 * (1 - B) + K1 * B * dl / IMPACT_REFERENCE_LENGTH)
             assert contribution <= impact * _slack(avgdl) * (1 + 1e-12), (tf, dl)
+
+
+def test_an_identifier_query_fills_the_page_from_the_long_list_exactly(alice, team, monkeypatch):
+    # Every file is IMG_<n>.jpg: "img" and "jpg" are long lists; "5195" is held by one asset.
+    # With a small essential budget the page is filled from "img" group by group, and must equal
+    # full scoring, ties by id included, with and without a selective filter.
+    monkeypatch.setattr(bm25, "ESSENTIAL_POSTINGS", 5)
+    for n in range(60):
+        words = " ".join(["harbour"] * (n % 4) + ["boat"] * (n % 3))
+        in_team = n % 3 == 0
+        make_asset(
+            alice,
+            original_filename=f"IMG_{5160 + n}.jpg",
+            description=f"{words} img" * (1 + n % 2),
+            team=team if in_team else None,
+            visibility=Visibility.TEAM if in_team else Visibility.ORGANISATION,
+        )
+    scopes = {"all": None, "team": Asset.objects.visible_to(alice).filter(team=team)}
+    for query in ["IMG_5195", "img_5170 boat", "IMG_5161.jpg"]:
+        for name, visible in scopes.items():
+            for limit, offset in ((10, 0), (24, 5), (100, 0)):
+                pruned = bm25_scores(query, visible=visible, limit=limit, offset=offset)
+                full = bm25_scores(query, visible=visible, limit=limit, offset=offset, prune=False)
+                assert pruned == full, (query, name, limit, offset)
+    assert len(bm25_scores("IMG_5195", visible=None, limit=100)) == 60
