@@ -284,7 +284,7 @@ def run(size: int, query_count: int, kept: Path | None = None) -> dict:
     one_team = visible.filter(team__slug="team-0")
     progress("querying")
     queries = make_queries(query_count, text_c, image_c, size)
-    warm_up = make_queries(20, text_c, image_c, size)  # other queries than the timed ones
+    warm_up = make_queries(50, text_c, image_c, size)  # other queries than the timed ones
     # Someone looking for a file by name: the number identifies one asset, "img" is in all of them.
     identifiers = [(f"IMG_{100000 + int(RNG.integers(size))}", text, image) for _, text, image in queries]
     encoder = GivenVectors()
