@@ -1,4 +1,4 @@
-"""Okapi BM25 scored inside PostgreSQL, visibility and filters in the same statement.
+"""Okapi BM25 scored inside PostgreSQL, exact, read no further than the top needs.
 
 score(d, q) = sum over query terms t in d of  qtf(t) * idf(t) * tf / (tf + k1 * (1 - b + b * dl / avgdl))
 idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))                     (Lucene; never negative)
@@ -6,6 +6,11 @@ idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))                     (Lucene; never 
 This is the Lucene form that bm25s calls "lucene": without Robertson's (k1 + 1) factor in the
 numerator, a constant that changes no ranking. N, avgdl and df are corpus-wide (the statistics
 tables), not per user: a score does not depend on who asks, only which documents are returned.
+
+How a query runs (bm25_scores): MaxScore over the query's terms (_maxscore), which sums the short
+posting lists in SQL and only bounds the long ones; candidates are checked against the caller's
+visible queryset best first (_Visibility); when a long list must fill the page, it is read group
+by group (_fill_from_long_term). Every path is tested equal to scoring every posting (_RANKED).
 """
 
 from __future__ import annotations
