@@ -34,6 +34,9 @@ IMPACT_REFERENCE_LENGTH = 24
 # Posting lists MaxScore reads in full per query, at most (rarest terms first; the first term is
 # always read). Longer lists only bound the score (their terms' share is probed per document).
 ESSENTIAL_POSTINGS = 30_000
+# A bound must stay below the depth-th score by more than score rounding (9 digits) to decide the
+# top: an unread document tying that score could hold a smaller id and belong before it.
+TIE_MARGIN = 1e-8
 
 # Per query term: its weight qtf * idf, and the two constants of the length normalisation, so a
 # posting costs tf / (tf + c1 + c2 * dl) in float8 (numeric literals would cast every posting to
@@ -239,7 +242,7 @@ def _essential_top(terms, qtfs, essential, rest, rest_bound, visibility, depth):
         if not rest and (len(top) == depth or complete):
             return top  # partial scores are full scores, and these rows a prefix of their order
         if len(top) == depth:
-            threshold = top[-1][1] - 1e-8  # strictly above: a tie could hold a smaller id
+            threshold = top[-1][1] - TIE_MARGIN
             beyond = 0.0 if complete else partial[-1][1] + rest_bound
             if threshold > rest_bound and threshold > beyond and threshold > next_partial + rest_bound:
                 return top
@@ -268,15 +271,12 @@ def _fill_from_long_term(term: _TermStats, holders: set[int], top, visibility, d
     group = _next_group(term.term, None)
     while group is not None:
         impact, tf, dl = group
-        if len(found) >= depth:
-            found.sort(key=lambda hit: (-hit[1], hit[0]))
-            if found[depth - 1][1] > term.weight * min(1.0, impact * slack) + 1e-8:
-                break
+        if len(found) >= depth and _ranked(found)[depth - 1][1] > term.weight * min(1.0, impact * slack) + TIE_MARGIN:
+            break
         score = round(term.weight * tf / (tf + c1 + c2 * dl), 9)
         found += [(asset_id, score) for asset_id in _group_members(term.term, group, holders, visibility, depth)]
         group = _next_group(term.term, group)
-    found.sort(key=lambda hit: (-hit[1], hit[0]))
-    return found[:depth]
+    return _ranked(found)[:depth]
 
 
 # The first (impact, tf, dl) group after `after` in the impact index's order (impact descending,
@@ -291,10 +291,6 @@ SELECT search_impact(tf, dl), tf, dl FROM search_posting
 WHERE term = %s AND search_impact(tf, dl) < %s
 ORDER BY search_impact(tf, dl) DESC, tf, dl LIMIT 1
 """
-_GROUP_FIRST = """
-SELECT search_impact(tf, dl), tf, dl FROM search_posting WHERE term = %s
-ORDER BY search_impact(tf, dl) DESC, tf, dl LIMIT 1
-"""
 # One group's documents in id order, from `after` on.
 _GROUP_MEMBERS = """
 SELECT asset_id FROM search_posting
@@ -304,8 +300,9 @@ ORDER BY search_impact(tf, dl) DESC, tf, dl, asset_id LIMIT %s
 
 
 def _next_group(term: str, after):
+    """The group after `after`; the first one for None (every impact is below infinity)."""
     if after is None:
-        rows = _run(_GROUP_FIRST, [term])
+        rows = _run(_GROUP_LOWER_IMPACT, [term, float("inf")])
     else:
         rows = _run(_GROUP_SAME_IMPACT, [term, *after]) or _run(_GROUP_LOWER_IMPACT, [term, after[0]])
     return rows[0] if rows else None
@@ -333,16 +330,19 @@ def _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, 
     start, batch = 0, 2 * depth
     while start < len(partial):
         window = partial[start : start + batch]
-        if len(scored) >= depth:
-            scored.sort(key=lambda hit: (-hit[1], hit[0]))
-            if window[0][1] + rest_bound < scored[depth - 1][1] - 1e-8:
-                return scored[:depth], window[0][1]
+        if len(scored) >= depth and window[0][1] + rest_bound < _ranked(scored)[depth - 1][1] - TIE_MARGIN:
+            return scored[:depth], window[0][1]
         ids = visibility.allowed([asset_id for asset_id, _ in window])
         scored += _exact_scores(terms, qtfs, ids)
         start += batch
         batch = min(4 * batch, _Visibility.BATCH_LIMIT)
-    scored.sort(key=lambda hit: (-hit[1], hit[0]))
-    return scored[:depth], float("-inf")
+    return _ranked(scored)[:depth], float("-inf")
+
+
+def _ranked(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Sorts (id, score) pairs in place into result order, best score first, ties by id."""
+    hits.sort(key=lambda hit: (-hit[1], hit[0]))
+    return hits
 
 
 class _Visibility:
