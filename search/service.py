@@ -110,19 +110,18 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
 def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Signals:
     signals = _Signals()
     depth = _candidates_depth(request)
+    asset = request.similar_to
+    exclude = [asset.pk] if asset is not None else []  # "more like this" never returns itself
 
     def vector_job(name: str, kind: str, get_vector) -> Callable[[], None]:
         return lambda: signals.run(name, lambda: _vector_signal(kind, get_vector(), visible, depth, exclude))
 
-    if request.similar_to is not None:
-        asset = request.similar_to
-        exclude = [asset.pk]
+    if asset is not None:
         concurrency.run_all(
             [vector_job(name, kind, lambda k=kind: _stored_vector(asset, k)) for kind, name in SIMILAR_SIGNALS]
         )
         return signals
     query = request.query.strip()
-    exclude = []
     jobs: list[Callable[[], None]] = []
     # Query encodings wait on workers: start them all at once so they share one timeout; each
     # vector statement starts as soon as its encoding arrives, beside the keyword statement.
