@@ -3,12 +3,12 @@
 from django.http import FileResponse, Http404
 from django.utils.http import content_disposition_header
 
+from assets.models import Blob
 
-def serve_file(field_file, *, filename: str, mime_type: str, attachment: bool) -> FileResponse:
-    if not field_file:
-        raise Http404("file not available yet")
+
+def serve_file(blob: Blob, *, filename: str, mime_type: str, attachment: bool) -> FileResponse:
     try:
-        handle = field_file.open("rb")
+        handle = blob.open()
     except FileNotFoundError:
         raise Http404("file is missing from storage") from None
     response = FileResponse(handle, content_type=mime_type)

@@ -32,7 +32,7 @@ def failure_of(asset: Asset) -> Failure | None:
 
 def latest_failures(limit: int = 20) -> tuple[list[Failure], int]:
     """The `limit` most recent failures, newest first, and how many failed assets there are in all."""
-    failed = Asset.objects.filter(FAILED)
+    failed = Asset.objects.alive().filter(FAILED)
     # Each stage stamps its own column (embedding failures are written with update(), so not updated_at).
     failed_at = Case(When(status=Status.FAILED, then=F("status_changed_at")), default=F("embedding_changed_at"))
     rows = failed.select_related("owner").order_by(failed_at.desc(nulls_last=True), "-pk")[:limit]
@@ -40,25 +40,25 @@ def latest_failures(limit: int = 20) -> tuple[list[Failure], int]:
     return failures, failed.count()
 
 
-def retry(asset: Asset) -> Failure | None:
+def retry(actor, asset: Asset) -> Failure | None:
     """Retry the failed step of one asset; None when it is not failed (any more)."""
     failure = failure_of(asset)
     if failure is None:
         return None
     if failure.stage == "ingest":
-        actions.reprocess_asset(asset)
+        actions.reprocess(actor, [asset.pk])
     else:
-        actions.request_embedding([asset.pk])
+        actions.request_embedding(actor, [asset.pk])
     return failure
 
 
-def retry_all() -> dict[str, int]:
+def retry_all(actor) -> dict[str, int]:
     """Retry every failed asset; counts per stage."""
-    ingest_failed = list(Asset.objects.filter(status=Status.FAILED))
-    for asset in ingest_failed:
-        actions.reprocess_asset(asset)
+    ingest_failed = list(Asset.objects.alive().filter(status=Status.FAILED).values_list("pk", flat=True))
+    reprocessed = actions.reprocess(actor, ingest_failed) if ingest_failed else []
     embedding_failed = list(
-        Asset.objects.filter(embedding_status=EmbeddingStatus.FAILED, status=Status.READY).values_list("pk", flat=True)
+        Asset.objects.alive().filter(embedding_status=EmbeddingStatus.FAILED, status=Status.READY)
+        .values_list("pk", flat=True)
     )
-    embedded = actions.request_embedding(embedding_failed) if embedding_failed else 0
-    return {"ingest": len(ingest_failed), "embedding": embedded}
+    embedded = actions.request_embedding(actor, embedding_failed) if embedding_failed else 0
+    return {"ingest": len(reprocessed), "embedding": embedded}

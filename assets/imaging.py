@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from assets.errors import RejectedUpload
 
@@ -96,3 +97,41 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
     finally:
         stream.seek(0)
     return ImageInfo(mime_type=mime_type, width=width, height=height)
+
+
+# --- Decoding for display and models ------------------------------------------------------------
+# Thumbnails, query images, the search page's preview and the models all read images this way.
+
+
+def upright(image: Image.Image, at_least: int) -> Image.Image:
+    """`image` right way up (EXIF orientation applied), in RGB with any transparency on white,
+    decoded no larger than needed to keep both sides at least `at_least` pixels.
+
+    For JPEGs ``draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling): on 12-MP
+    photos about 4x faster here. Read the EXIF before calling this: the result no longer has it.
+    """
+    if image.format in ("JPEG", "MPO"):
+        image.draft("RGB", (at_least, at_least))
+    # exif_transpose reads the orientation tag from the header, so it works after draft too.
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def open_upright(source, at_least: int) -> Image.Image:
+    """Open a file, path or stream and return it `upright` (decoded and closed)."""
+    with Image.open(source) as image:
+        return upright(image, at_least)
+
+
+def jpeg_thumbnail(image: Image.Image, max_side: int, quality: int = 85) -> tuple[bytes, int, int]:
+    """A JPEG of `image` fitted within `max_side` (never enlarged): (bytes, width, height)."""
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return buffer.getvalue(), copy.width, copy.height

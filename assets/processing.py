@@ -1,4 +1,9 @@
-"""The ingest step a worker runs for one asset: metadata and thumbnails. Idempotent and row-locked."""
+"""The ingest step for one asset: metadata and thumbnails.
+
+`process_asset` claims the asset, runs `extract` (which computes and writes nothing) while the
+claim's lease is kept alive, and reports the result through ``assets.actions.pipeline``, which
+writes it only if the claim still holds.
+"""
 
 from __future__ import annotations
 
@@ -7,71 +12,60 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, models, transaction
-from django.utils import timezone
 from PIL import Image
 
-from assets import queue
+from assets import leases
+from assets.actions import pipeline
+from assets.actions.pipeline import IngestResult, RenditionData
+from assets.imaging import jpeg_thumbnail, upright
 from assets.metadata import extract_exif
-from assets.models import Asset, EmbeddingStatus, Status
-from assets.renditions import make_renditions, orient_for_size
+from assets.models import Asset
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-
 
 def process_asset(asset_id: int) -> str:
-    """Extract metadata and make thumbnails. Returns what happened, for the task log.
+    """Run the ingest step for one asset; returns what happened, for the task log.
 
-    The claim is committed on its own so people watching see "processing"; the work itself
-    is idempotent (deterministic rendition names, get_or_create rows), so a duplicate delivery
-    of the same message costs time but never corrupts anything.
-    """
+    Database errors propagate: the task fails, the claim's lease runs out and the sweeper sends
+    the asset again. A file that cannot be read ends as a readable failure, not a stuck row."""
+    claim = pipeline.claim_ingest(asset_id)
+    if claim is None:
+        return "skipped: not pending (done, claimed by another worker, or gone)"
+    with leases.kept(pipeline.INGEST, claim.token):
+        try:
+            result = extract(claim.assets[0])
+        except Exception as exc:
+            log.exception("processing asset %s failed", asset_id)
+            kept = pipeline.fail_ingest(claim, f"processing failed: {type(exc).__name__}: {exc}")
+            return "failed" if kept else "discarded: the asset changed while it was processed"
+    if not pipeline.finish_ingest(claim, result):
+        return "discarded: the asset changed while it was processed"
+    return f"ready in {result.seconds:.2f}s"
+
+
+def spec_for(size: int) -> str:
+    return f"max{size}"
+
+
+def extract(asset: Asset) -> IngestResult:
+    """EXIF, GPS, upright dimensions and one JPEG rendition per configured size."""
     started = time.monotonic()
-    with transaction.atomic():
-        asset = Asset.objects.select_for_update(skip_locked=True).filter(pk=asset_id).first()
-        if asset is None:
-            return "skipped: gone or locked by another worker"
-        if asset.status == Status.READY:
-            return "skipped: already ready"
-        asset.status, asset.error = Status.PROCESSING, ""
-        asset.status_changed_at = timezone.now()
-        asset.processing_attempts += 1
-        asset.save(update_fields=["status", "error", "status_changed_at", "processing_attempts", "updated_at"])
-    try:
-        fields = _extract_and_render(asset)
-        fields.update(status=Status.READY, error="")
-    except Exception as exc:  # a broken file must end as a readable failure, not a stuck row
-        log.exception("processing asset %s failed", asset_id)
-        fields = {"status": Status.FAILED, "error": f"processing failed: {type(exc).__name__}: {exc}"[:1000]}
-    fields["status_changed_at"] = timezone.now()
-    for name, value in fields.items():
-        setattr(asset, name, value)
-    try:
-        # save(), not update(): listeners (the keyword index reads camera make and model) must see it;
-        # update_fields: an edit made meanwhile in the portal is not overwritten.
-        asset.save(update_fields=[*fields, "updated_at"])
-    except DatabaseError:
-        return "skipped: deleted while processing"
-    if fields["status"] == Status.READY:
-        queue.enqueue_embed([asset_id])
-    return f"{fields['status']} in {time.monotonic() - started:.2f}s"
-
-
-def _extract_and_render(asset: Asset) -> dict:
-    sizes = settings.RENDITION_SIZES
-    with asset.file.open("rb") as handle:
-        raw = Image.open(handle)
+    sizes = sorted(settings.RENDITION_SIZES)
+    with asset.blob.open() as handle, Image.open(handle) as raw:
         exif = extract_exif(raw)
-        make_renditions(asset, orient_for_size(raw, max(sizes)), sizes)
+        image = upright(raw, max(sizes))
+    renditions = []
+    for size in sizes:
+        data, width, height = jpeg_thumbnail(image, size)
+        renditions.append(RenditionData(spec_for(size), data, width, height))
     gps = exif.get("gps") or {}
     orientation = exif.get("orientation")
     width, height = asset.width, asset.height
     if orientation in (5, 6, 7, 8):
         # Store the dimensions as people see the photo, not as the sensor wrote it.
         width, height = height, width
-    return {
+    fields = {
         "exif": exif,
         "camera_make": exif.get("make", "")[:128],
         "camera_model": exif.get("model", "")[:128],
@@ -83,34 +77,4 @@ def _extract_and_render(asset: Asset) -> dict:
         "width": width,
         "height": height,
     }
-
-
-def sweep_stuck(now: dt.datetime | None = None) -> list[int]:
-    """Re-enqueue assets left pending or processing too long: a lost broker message never loses an asset."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.PROCESSING_STUCK_AFTER_S)
-    stuck = Asset.objects.filter(status__in=[Status.PENDING, Status.PROCESSING], status_changed_at__lt=cutoff)
-    exhausted = stuck.filter(processing_attempts__gte=MAX_ATTEMPTS)
-    exhausted.update(
-        status=Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts", status_changed_at=now
-    )
-    ids = list(stuck.filter(processing_attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True)[:1000])
-    if ids:
-        # Touch the timestamp so the next sweep does not enqueue them again before a worker gets to them.
-        Asset.objects.filter(pk__in=ids).update(status_changed_at=now)
-        for asset_id in ids:
-            queue.enqueue_ingest(asset_id)
-    _sweep_embeddings(now, cutoff)
-    return ids
-
-
-def _sweep_embeddings(now: dt.datetime, cutoff: dt.datetime) -> None:
-    """Ready assets whose vectors were claimed and abandoned, or never picked up, go back to the queue."""
-    waiting = Asset.objects.filter(status=Status.READY).filter(
-        models.Q(embedding_status=EmbeddingStatus.EMBEDDING, embedding_changed_at__lt=cutoff)
-        | models.Q(embedding_status=EmbeddingStatus.PENDING, status_changed_at__lt=cutoff)
-    )
-    ids = list(waiting.values_list("pk", flat=True)[:5000])
-    if ids:
-        Asset.objects.filter(pk__in=ids).update(embedding_status=EmbeddingStatus.PENDING, embedding_changed_at=now)
-        queue.enqueue_embed(ids)
+    return IngestResult(fields, renditions, time.monotonic() - started)

@@ -1,27 +1,55 @@
-"""Enqueueing by task name, so web code never imports the workers (or torch) to send work."""
+"""Enqueueing by task name, so web code never imports the workers (or torch) to send work.
+
+Messages carry primitive arguments only and are sent once the transaction that made the work
+commits. A message can be lost (broker down, a worker killed while holding it); the database
+row is the truth and the sweeper sends again what has waited too long.
+"""
+
+from __future__ import annotations
+
+import logging
 
 from django.db import transaction
 
 from mediavault.celery import app
 
+log = logging.getLogger(__name__)
+
 INGEST_TASK = "workers.ingest"
+EMBED_TASK = "workers.embed"
+INGEST_QUEUE = "ingest"
+EMBED_QUEUE = "embed"
+
+
+def _send(task: str, **options) -> None:
+    try:
+        app.send_task(task, **options)
+    except Exception as exc:  # the broker is down: the asset waits in the database for the sweeper
+        log.warning("could not enqueue %s (%s); the sweeper will send it again", task, exc)
 
 
 def enqueue_ingest(asset_id: int) -> None:
-    app.send_task(INGEST_TASK, args=[asset_id])
-
-
-def enqueue_ingest_on_commit(asset_id: int) -> None:
-    # Primitive arguments only, and only once the row is visible to the worker. robust: with the
-    # broker down the upload still succeeds; the sweeper enqueues the pending asset later.
-    transaction.on_commit(lambda: enqueue_ingest(asset_id), robust=True)
-
-EMBED_TASK = "workers.embed"
+    _send(INGEST_TASK, args=[asset_id])
 
 
 def enqueue_embed(asset_ids: list[int] | None = None) -> None:
-    app.send_task(EMBED_TASK, kwargs={"asset_ids": asset_ids})
+    _send(EMBED_TASK, kwargs={"asset_ids": asset_ids})
 
 
-def enqueue_embed_on_commit(asset_ids: list[int] | None = None) -> None:
-    transaction.on_commit(lambda: enqueue_embed(asset_ids), robust=True)
+def ingest_on_commit(asset_ids: list[int]) -> None:
+    ids = list(asset_ids)
+    transaction.on_commit(lambda: [enqueue_ingest(pk) for pk in ids])
+
+
+def embed_on_commit(asset_ids: list[int] | None = None) -> None:
+    ids = None if asset_ids is None else list(asset_ids)
+    transaction.on_commit(lambda: enqueue_embed(ids))
+
+
+def depth(queue: str) -> int | None:
+    """Messages waiting in a queue (LLEN of its Redis list), or None when the broker cannot say."""
+    try:
+        with app.connection_for_read() as conn:
+            return int(conn.default_channel.client.llen(queue))
+    except Exception:
+        return None

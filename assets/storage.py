@@ -1,5 +1,9 @@
 """Where files live. Names are derived from content, never from what the client called the file."""
 
+from __future__ import annotations
+
+import uuid
+
 from django.core.files.storage import Storage, storages
 
 EXTENSIONS = {
@@ -12,15 +16,18 @@ EXTENSIONS = {
     "image/heif": "heif",
 }
 
-
-def original_upload_to(asset, filename: str) -> str:
-    digest = asset.sha256
-    return f"originals/{digest[:2]}/{digest[2:4]}/{digest}.{EXTENSIONS.get(asset.mime_type, 'bin')}"
+# The top folder of each blob store: orphan sweeps and verify_storage walk these.
+FOLDERS = {"original": "originals", "rendition": "renditions"}
 
 
-def rendition_upload_to(rendition, filename: str) -> str:
-    digest = rendition.asset.sha256
-    return f"renditions/{digest[:2]}/{digest[2:4]}/{rendition.asset.uid}-{rendition.spec}.jpg"
+def extension_for(mime_type: str) -> str:
+    return EXTENSIONS.get(mime_type, "bin")
+
+
+def blob_name(store: str, sha256: str, mime_type: str) -> str:
+    """A new, never reused name for content `sha256`: its hash, then a random part (see Blob)."""
+    nonce = uuid.uuid4().hex[:10]
+    return f"{FOLDERS[store]}/{sha256[:2]}/{sha256[2:4]}/{sha256}-{nonce}.{extension_for(mime_type)}"
 
 
 def get_original_storage() -> Storage:
@@ -30,3 +37,7 @@ def get_original_storage() -> Storage:
 def get_rendition_storage() -> Storage:
     # One seam to move thumbnails to another backend (e.g. a CDN-fronted bucket) later.
     return storages["default"]
+
+
+def storage_for(store: str) -> Storage:
+    return get_rendition_storage() if store == "rendition" else get_original_storage()

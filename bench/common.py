@@ -162,3 +162,13 @@ def timed(function: Callable[[], Any], device: str = "cpu") -> tuple[Any, float]
 
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
+
+
+def start_services() -> None:
+    """Start the embedded PostgreSQL and Redis the settings use (after ``django.setup()``); those this
+    script started stop when it exits. Settings never start services on import."""
+    from django.conf import settings
+
+    from mediavault import embedded
+
+    embedded.ensure_running(settings, stop_at_exit=True)

@@ -17,12 +17,12 @@ a. model only: ``ClipModel.encode_preprocessed`` on one preprocessed batch of ``
 b. decode + preprocess, one thread: plain Pillow (open, exif_transpose, convert, then the model's
    preprocess, which does the resize) against ``load_image_for_model`` (the same plus JPEG draft);
    and the draft path on ``--decode-threads`` threads, as the worker's pool runs it;
-c1. the worker's own batch path on all images in one call: ``workers.embedding.embed_assets(assets,
+c1. the worker's own batch path on all images in one call: ``claim + ``workers.embedding.embed_claimed(claim,
     kinds=("image",), force=True)`` with ``EMBED_BATCH_SIZE`` and ``EMBED_DECODE_THREADS`` from the
     options: decode on its thread pool one chunk ahead, encode, write halfvec rows to PostgreSQL. Its
     report splits the time into waiting for decoded images and encoding; the rest is database writes
     and bookkeeping;
-c2. the same path called the way ``embed_pending`` and ``reembed`` call it: one ``embed_assets`` per
+c2. the same path called the way ``embed_pending`` and ``reembed`` call it: one claim per
     ``EMBED_BATCH_SIZE`` assets on a shared pool (so each call has a single chunk).
 
 The model is a random-weight open_clip model of production shape, saved as a local checkpoint and
@@ -359,9 +359,20 @@ def decode_probes(model, paths: list[Path], which: str, threads: int) -> list[Pr
 
 
 def _checked_embed(batch: list, pool: ThreadPoolExecutor | None = None) -> dict[str, float]:
-    from workers.embedding import embed_assets
+    """Claim, compute and store the image vectors of `batch`, as a worker does (its own pool if none)."""
+    from django.conf import settings
 
-    report = embed_assets(batch, pool, kinds=("image",), force=True)
+    from assets.actions import pipeline
+    from workers.embedding import embed_claimed
+
+    claim = pipeline.claim_embedding(len(batch), [asset.pk for asset in batch], include_done=True)
+    if claim is None:
+        raise RuntimeError("worker path failed: nothing to claim")
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS) as own:
+            report = embed_claimed(claim, own, kinds=("image",), force=True)
+    else:
+        report = embed_claimed(claim, pool, kinds=("image",), force=True)
     if report.failed or report.skipped or report.image_vectors != len(batch):
         raise RuntimeError(f"worker path failed: {report}")
     return report.timings
@@ -374,17 +385,17 @@ def _delete_vectors() -> None:
 
 
 def worker_probe(assets: list, batch_size: int) -> Probe:
-    """All assets in one ``embed_assets`` call, so its pool decodes one chunk ahead of the model.
+    """All assets in one claim, so its pool decodes one chunk ahead of the model.
 
     Every repeat starts with no image rows, like a first embed.
     """
     _checked_embed(assets[:batch_size])  # warm-up; also creates the HNSW index for this model id
-    label = 'c1. worker path: one `embed_assets(all, kinds=("image",), force=True)`'
+    label = 'c1. worker path: one claim of all, `embed_claimed(claim, kinds=("image",), force=True)`'
     return Probe(label, len(assets), lambda: _checked_embed(assets), reset=_delete_vectors)
 
 
 def per_batch_probe(assets: list, batch_size: int, threads: int) -> Probe:
-    """The way ``embed_pending`` and ``reembed`` call it: one ``embed_assets`` per batch, one shared pool."""
+    """The way ``embed_pending`` and ``reembed`` call it: one claim per batch, one shared pool."""
 
     def run() -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -394,7 +405,7 @@ def per_batch_probe(assets: list, batch_size: int, threads: int) -> Probe:
                     totals[name] = totals.get(name, 0.0) + seconds
         return totals
 
-    label = f"c2. worker path as `embed_pending` calls it: one `embed_assets` per {batch_size} assets"
+    label = f"c2. worker path as `embed_pending` calls it: one claim per {batch_size} assets"
     return Probe(label, len(assets), run, reset=_delete_vectors)
 
 
@@ -530,6 +541,7 @@ def measure_in_sandbox(args: argparse.Namespace, synthetic: list[Path], real: li
         import django
 
         django.setup()
+        common.start_services()
         from search.evaluation import isolated_database
 
         with isolated_database("bench_embed"):

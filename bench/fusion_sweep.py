@@ -23,6 +23,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench import common  # noqa: E402
+
+common.start_services()
+
 from assets.models import Asset  # noqa: E402
 from search import evaluation  # noqa: E402
 from search.eval_loading import LocalEncoder, load_corpus  # noqa: E402

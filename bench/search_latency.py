@@ -42,7 +42,7 @@ from django.db import connection  # noqa: E402
 from pgvector import HalfVector  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
-from assets.models import Asset, Membership, Role, Team  # noqa: E402
+from assets.models import Asset, Blob, Membership, Role, Team  # noqa: E402
 from assets.vector_index import ensure_hnsw_index  # noqa: E402
 from bench import common  # noqa: E402
 from search import evaluation  # noqa: E402
@@ -51,6 +51,8 @@ from search.indexing import index_assets  # noqa: E402
 from search.service import SearchRequest, search  # noqa: E402
 from search.vectors import nearest  # noqa: E402
 from workers.client import QueryVector  # noqa: E402
+
+common.start_services()
 
 TEXT_MODEL, IMAGE_MODEL = "bench:text-1024", "bench:image-512"
 TEXT_DIM, IMAGE_DIM = 1024, 512
@@ -90,11 +92,15 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
     """COPY the rows in (the ORM would take minutes at 1M); returns their ids."""
     now = time.strftime("%Y-%m-%d %H:%M:%S+00")
     columns = (
-        "uid, owner_id, team_id, visibility, file, original_filename, title, description, tags, caption, sha256, "
+        "uid, owner_id, team_id, visibility, blob_id, original_filename, title, description, tags, caption, sha256, "
         "mime_type, media_type, byte_size, exif, camera_make, camera_model, lens, status, error, status_changed_at, "
-        "processing_attempts, embedding_status, embedding_error, created_at, updated_at"
+        "processing_attempts, embedding_status, embedding_error, embedding_attempts, created_at, updated_at"
     )
     visibilities = ["organisation"] * 7 + ["team"] * 2 + ["private"]
+    # Every synthetic asset points at one stored file: search never opens it.
+    blob, _ = Blob.objects.get_or_create(
+        store="original", sha256="0" * 64, defaults={"size": 1, "name": "bench/placeholder", "mime_type": "image/jpeg"}
+    )
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY assets_asset ({columns}) FROM STDIN") as copy:
             for i in range(n):
@@ -107,7 +113,7 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
                         owner.pk,
                         team,
                         visibility,
-                        f"bench/{i}",
+                        blob.pk,
                         f"IMG_{100000 + i}.jpg",
                         "",
                         words,
@@ -127,6 +133,7 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
                         1,
                         "ready",
                         "",
+                        1,
                         now,
                         now,
                     )

@@ -1,14 +1,18 @@
-"""`make run`: embedded services, migrations, first admin, one Celery worker and the web server.
+"""`make run`: embedded services, migrations, first admin, then the supervised processes:
+Redis (when embedded), the background worker (ingest, embed), the realtime worker (query-time
+inference, so a search never waits behind bulk embedding), the scheduler, and the web server.
 
-Ctrl-C or SIGTERM stops everything this started: web server, worker, Redis, PostgreSQL.
+A process that dies is restarted with backoff (mediavault.supervisor); the web stays up while a
+worker or the broker comes back. Ctrl-C or SIGTERM stops everything this started, and the
+embedded PostgreSQL too, even one restarted by hand meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 
@@ -33,77 +37,83 @@ def _ensure_admin() -> None:
     _banner(f"Created the first admin account.  username: {username}   password: {password}")
 
 
+def _children(settings):
+    from mediavault import embedded
+    from mediavault.supervisor import Child
+
+    python = sys.executable
+    var = str(settings.VAR_DIR)
+    celery = [python, "-m", "celery", "-A", "mediavault"]
+    children = []
+    if settings.BROKER_EMBEDDED and not embedded.redis_alive(settings.EMBEDDED_REDIS_SOCKET):
+        socket = settings.EMBEDDED_REDIS_SOCKET
+        children.append(
+            Child("redis", embedded.redis_command(socket), ready=lambda p: embedded.wait_for_redis(socket, process=p))
+        )
+    children += [
+        Child("worker", [*celery, "worker", "-Q", "ingest,embed", "--concurrency",
+                         os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "INFO",
+                         "--hostname", "mediavault@%h"]),
+        # Its own process, so query encoding never waits behind a batch of bulk embedding.
+        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--concurrency", "1",
+                           "--loglevel", "INFO", "--hostname", "realtime@%h"]),
+        # The one scheduler: its own process (a worker's -B child could outlive a killed worker).
+        Child("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule",
+                       "--pidfile", f"{var}/celerybeat.pid"]),
+        Child("web", [python, "-m", "gunicorn", "mediavault.wsgi:application", "--bind",
+                      f"127.0.0.1:{os.environ.get('PORT', '8000')}", "--workers", os.environ.get("WEB_WORKERS", "2"),
+                      "--threads", "4", "--timeout", "120", "--access-logfile", "-"]),
+    ]
+    return children
+
+
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    _ensure_admin()
-
-    port = os.environ.get("PORT", "8000")
-    python = sys.executable
-    children = [
-        subprocess.Popen(
-            [python, "-m", "celery", "-A", "mediavault", "worker", "-B", "-Q", "ingest,embed,realtime",
-             "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "INFO",
-             "--hostname", "mediavault@%h"],
-        ),
-        subprocess.Popen(
-            [python, "-m", "gunicorn", "mediavault.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", os.environ.get("WEB_WORKERS", "2"), "--threads", "4", "--timeout", "120",
-             "--access-logfile", "-"],
-        ),
-    ]
-    _banner(
-        f"MediaVault is running on http://127.0.0.1:{port}/  (ready in {time.monotonic() - started:.1f}s; "
-        f"database: {'embedded' if settings.DATABASE_EMBEDDED else 'external'}, "
-        f"broker: {'embedded' if settings.BROKER_EMBEDDED else 'external'}).  Ctrl-C stops everything."
-    )
-
-    stopping = False
-
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    while not stopping:
-        for child in children:
-            if child.poll() is not None:
-                print(f"{child.args[2]} exited with {child.returncode}; stopping.", flush=True)
-                exit_code, stopping = child.returncode or 1, True
-        time.sleep(0.5)
-
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    _stop_services(settings)
-    print("MediaVault stopped.", flush=True)
-    return exit_code
-
-
-def _stop_services(settings) -> None:
-    from django.db import connections
-
     from mediavault import embedded
+    from mediavault.supervisor import Supervisor
 
-    connections.close_all()
-    if settings.BROKER_EMBEDDED:
-        embedded.stop_redis(settings.EMBEDDED_REDIS_SOCKET)
+    watch = []
     if settings.DATABASE_EMBEDDED:
-        embedded.stop_postgres(settings.EMBEDDED_PGDATA)
+        embedded.start_postgres(settings.EMBEDDED_PGDATA)
+        pgdata = settings.EMBEDDED_PGDATA
+        watch.append(("PostgreSQL", lambda: embedded.postgres_running(pgdata),
+                      lambda: embedded.start_postgres(pgdata)))
+    supervisor = Supervisor(_children(settings), watch)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    try:
+        # Redis first (the migrations do not need it, but everything after does).
+        if supervisor.children and supervisor.children[0].name == "redis":
+            supervisor.children[0].start()
+            rest = supervisor.children[1:]
+        else:
+            rest = supervisor.children
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        _ensure_admin()
+        from django.db import connections
+
+        connections.close_all()  # the children have their own; this process only supervises now
+        for child in rest:
+            child.start()
+        port = os.environ.get("PORT", "8000")
+        _banner(
+            f"MediaVault is running on http://127.0.0.1:{port}/  (ready in {time.monotonic() - started:.1f}s; "
+            f"database: {'embedded' if settings.DATABASE_EMBEDDED else 'external'}, "
+            f"broker: {'embedded' if settings.BROKER_EMBEDDED else 'external'}).  Ctrl-C stops everything."
+        )
+        supervisor.run()
+    finally:
+        supervisor.stop()
+        if settings.DATABASE_EMBEDDED:
+            embedded.stop_postgres(settings.EMBEDDED_PGDATA)
+        print("MediaVault stopped.", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -158,7 +158,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("MEDIAVAULT_MAX_FILES_PER_REQUEST", 1000, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RENDITION_SIZES = [int(s) for s in envlist("MEDIAVAULT_RENDITION_SIZES", ["256", "1024"])]
-PROCESSING_STUCK_AFTER_S = envint("MEDIAVAULT_STUCK_AFTER_S", 600, minimum=10)
+# A worker's claim on an asset lasts this long unless renewed (workers renew every third of it):
+# the claims of a worker that died come back to the queue within about this time.
+LEASE_S = envint("MEDIAVAULT_LEASE_S", 30, minimum=3)
+# A pending asset whose message was sent longer ago than this, while the queue holds fewer
+# messages than such assets, is sent again (the broker lost it).
+REQUEUE_AFTER_S = envint("MEDIAVAULT_REQUEUE_AFTER_S", 60, minimum=1)
+SWEEP_EVERY_S = envfloat("MEDIAVAULT_SWEEP_EVERY_S", 10.0)
+TRASH_RETENTION_DAYS = envint("MEDIAVAULT_TRASH_RETENTION_DAYS", 30, minimum=0)
+# Files in storage without a blob row younger than this may be an upload in flight: left alone.
+ORPHAN_GRACE_S = envint("MEDIAVAULT_ORPHAN_GRACE_S", 24 * 3600, minimum=60)
 
 # --- Embedding and query-time inference ---------------------------------------------------
 # Model choice lives with the workers (workers/ml/config.py, MEDIAVAULT_*_MODEL variables).
@@ -201,6 +210,8 @@ CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "workers.ingest": {"queue": "ingest"},
     "workers.sweep": {"queue": "ingest"},
+    "workers.purge_trash": {"queue": "ingest"},
+    "workers.remove_orphans": {"queue": "ingest"},
     "workers.embed": {"queue": "embed"},
     "workers.reembed": {"queue": "embed"},
     "workers.realtime.*": {"queue": "realtime"},
@@ -208,7 +219,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-assets": {"task": "workers.sweep", "schedule": envfloat("MEDIAVAULT_SWEEP_EVERY_S", 60.0)},
+    "sweep-stuck-assets": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S},
+    "purge-expired-trash": {"task": "workers.purge_trash", "schedule": 3600.0},
+    "remove-orphan-files": {"task": "workers.remove_orphans", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -5,6 +5,8 @@ class SearchConfig(AppConfig):
     name = "search"
 
     def ready(self) -> None:
-        from search import signals
+        from assets import keyword_index
+        from search import indexing
 
-        signals.connect()
+        # assets.actions keeps the keyword index in step inside its own transactions, through this seam.
+        keyword_index.register(indexing.index_assets)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
@@ -60,12 +60,34 @@ def _on_own_connection(job: Callable[[], None]) -> None:
     job()
 
 
+class Jobs:
+    """Statements started one by one, as their inputs arrive, and awaited together: a vector
+    statement starts when its query vector comes back from a worker, so no database thread is
+    held while inference runs. Where running side by side is not safe, each job runs at once."""
+
+    def __init__(self):
+        self.parallel = settings.SEARCH_SQL_THREADS >= 2 and not connection.in_atomic_block
+        self.futures: list[Future] = []
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self.parallel:
+            self.futures.append(_executor().submit(_on_own_connection, job))
+        else:
+            job()
+
+    def wait(self) -> None:
+        """Exceptions propagate (the first one's)."""
+        for future in self.futures:
+            future.result()
+
+
 def run_all(jobs: list[Callable[[], None]]) -> None:
     """Call every job, concurrently where that is safe; exceptions propagate (first one wins)."""
-    if len(jobs) < 2 or settings.SEARCH_SQL_THREADS < 2 or connection.in_atomic_block:
+    if len(jobs) < 2:
         for job in jobs:
             job()
         return
-    futures = [_executor().submit(_on_own_connection, job) for job in jobs]
-    for future in futures:
-        future.result()
+    batch = Jobs()
+    for job in jobs:
+        batch.submit(job)
+    batch.wait()

@@ -12,22 +12,24 @@ import uuid
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from tqdm import tqdm
 
-from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status, Visibility
+from assets.actions import blobs
+from assets.models import Asset, Blob, BlobStore, EmbeddingKind, EmbeddingStatus, Status, Visibility
 from search.indexing import index_assets
 from workers import client
 
 BATCH = 256
 
 
-def _asset_for(document: dict, owner) -> Asset:
+def _asset_for(document: dict, owner, blob: Blob) -> Asset:
     key = str(document["id"])
     tags = document.get("tags") or []
     return Asset(
         owner=owner,
         visibility=Visibility.ORGANISATION,
-        file=f"eval/{key}",
+        blob=blob,
         original_filename=str(document.get("filename") or key)[:255],
         title=str(document.get("title") or "")[:255],
         description=str(document.get("description") or ""),
@@ -40,31 +42,54 @@ def _asset_for(document: dict, owner) -> Asset:
     )
 
 
+def _blob_for(document: dict, base: Path, placeholder: Blob, written: list) -> Blob:
+    """The document's image stored as a blob (so the embed step reads it like any asset's), or a
+    placeholder for documents that are text only."""
+    if not document.get("path"):
+        return placeholder
+    data = (base / document["path"]).read_bytes()
+    return blobs.store_bytes(BlobStore.ORIGINAL, data, "image/jpeg", written)
+
+
 def load_corpus(documents: list[dict], base: Path, log, vectors: bool = True) -> tuple[object, dict[int, str]]:
-    """Create the corpus as assets of one staff user; returns (user, asset pk -> corpus id)."""
-    from workers.embedding import embed_assets
+    """Create the corpus as assets of one staff user in the throwaway database; returns (user,
+    asset pk -> corpus id). A bulk load of synthetic rows, not uploads: the keyword index is
+    written once for all of them, and vectors through the embed step's own claim and finish."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assets.actions import pipeline
+    from workers.embedding import embed_claimed
 
     user = get_user_model().objects.create_user(f"eval-{uuid.uuid4().hex[:8]}", is_staff=True)
     for document in documents:
         if "id" not in document:
             raise ValueError("every corpus line needs an 'id'")
-    created = Asset.objects.bulk_create([_asset_for(d, user) for d in documents], batch_size=2000)
+    placeholder, _ = Blob.objects.get_or_create(
+        store=BlobStore.ORIGINAL, sha256="0" * 64, defaults={"size": 0, "name": "eval/placeholder",
+                                                              "mime_type": "image/jpeg"}
+    )
+    with blobs.new_files() as written, transaction.atomic():
+        rows = [_asset_for(d, user, _blob_for(d, base, placeholder, written)) for d in documents]
+    created = Asset.objects.bulk_create(rows, batch_size=2000)
     id_map = {asset.pk: str(document["id"]) for asset, document in zip(created, documents, strict=True)}
     started = time.perf_counter()
     index_assets(list(id_map))
     log.write(f"keyword index: {len(id_map)} documents in {time.perf_counter() - started:.1f}s\n")
     if not vectors:
         return user, id_map
-    images = [(a, base / d["path"]) for a, d in zip(created, documents, strict=True) if d.get("path")]
-    for asset, path in images:
-        asset.file.name = str(path.resolve())
+    images = any(d.get("path") for d in documents)
     kinds = (EmbeddingKind.TEXT, EmbeddingKind.IMAGE) if images else (EmbeddingKind.TEXT,)
     started = time.perf_counter()
-    for start in tqdm(range(0, len(created), BATCH), desc="embedding corpus", unit="batch", file=log):
-        report = embed_assets(created[start : start + BATCH], kinds=kinds)
-        for kind, reason in report.skipped.items():
-            if start == 0:
-                log.write(f"{kind} vectors skipped: {reason}\n")
+    ids = [asset.pk for asset in created]
+    with ThreadPoolExecutor() as pool:
+        for start in tqdm(range(0, len(ids), BATCH), desc="embedding corpus", unit="batch", file=log):
+            claim = pipeline.claim_embedding(BATCH, ids[start : start + BATCH])
+            if claim is None:
+                continue
+            report = embed_claimed(claim, pool, kinds=kinds)
+            for kind, reason in report.skipped.items():
+                if start == 0:
+                    log.write(f"{kind} vectors skipped: {reason}\n")
     log.write(f"vectors ({', '.join(kinds)}): {len(created)} documents in {time.perf_counter() - started:.1f}s\n")
     return user, id_map
 

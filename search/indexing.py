@@ -1,8 +1,10 @@
 """Writing the BM25 index: documents and postings; the triggers keep the statistics.
 
-Every write re-reads the assets inside the transaction after taking the index lock, so the index
-always reflects the latest committed (or this transaction's own) text, whoever saved last, and a
-backfill never overwrites a newer save with text it read earlier.
+Only `assets.actions` calls this (through `assets.keyword_index`), inside the transaction that
+changes the assets, so the index commits and rolls back with them. Every write re-reads the
+assets after taking the index lock, so the index always reflects the latest committed (or this
+transaction's own) text, whoever wrote last, and a backfill never overwrites a newer write with
+text it read earlier. Assets in the trash have no index rows.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Q
 
 from assets.models import Asset
 from search.analyzer import INDEXED_FIELDS, document_tokens
 
 BATCH_SIZE = 1000
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('mediavault.search.index', 0))"
+_LOCK_SQL = "SELECT search_index_lock()"  # defined once, in migration search/0005
 
 
 def token_hash(tokens: Iterable[str]) -> str:
@@ -29,20 +30,12 @@ def token_hash(tokens: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def index_asset(asset: Asset | int) -> None:
-    index_assets([asset if isinstance(asset, int) else asset.pk])
-
-
-def index_new_asset(asset: Asset) -> None:
-    """Index an asset created in this transaction: nobody else can have written it yet, so its own
-    fields are the truth and there are no old rows: one statement, no re-read."""
-    with connection.cursor() as cursor:
-        _insert(cursor, [(asset.pk, document_tokens(asset))])
-
-
 def index_assets(asset_ids: Iterable[int]) -> int:
-    """(Re-)index these assets in one transaction: delete their rows, insert fresh ones. Ids of
-    assets that no longer exist are skipped (their rows went with them, ON DELETE CASCADE)."""
+    """Make the index rows of these assets match the assets, in the caller's transaction.
+
+    Documents whose tokens are unchanged are left alone (an edit of the team costs one read);
+    assets that are gone or in the trash lose their rows. Returns how many documents were written.
+    """
     ids = sorted(set(asset_ids))
     if not ids:
         return 0
@@ -51,10 +44,16 @@ def index_assets(asset_ids: Iterable[int]) -> int:
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Take the lock the triggers would take anyway before reading: see the module docstring.
         cursor.execute(_LOCK_SQL)
-        assets = Asset.objects.filter(pk__in=ids).only("pk", *INDEXED_FIELDS)
-        documents = [(asset.pk, document_tokens(asset)) for asset in assets]
-        # Postings go with their document (ON DELETE CASCADE).
-        cursor.execute("DELETE FROM search_document WHERE asset_id = ANY(%s)", [ids])
+        assets = Asset.objects.alive().filter(pk__in=ids).only("pk", *INDEXED_FIELDS)
+        wanted = {asset.pk: document_tokens(asset) for asset in assets}
+        cursor.execute("SELECT asset_id, token_hash FROM search_document WHERE asset_id = ANY(%s)", [ids])
+        stored = dict(cursor.fetchall())
+        documents = [(pk, tokens) for pk, tokens in wanted.items() if stored.get(pk) != token_hash(tokens)]
+        rewritten = {pk for pk, _ in documents}
+        outdated = [pk for pk in stored if pk not in wanted or pk in rewritten]
+        if outdated:
+            # Postings go with their document (ON DELETE CASCADE).
+            cursor.execute("DELETE FROM search_document WHERE asset_id = ANY(%s)", [outdated])
         _insert(cursor, documents)
     return len(documents)
 
@@ -62,8 +61,8 @@ def index_assets(asset_ids: Iterable[int]) -> int:
 # Documents and their postings in one statement (the postings' FK check runs at its end).
 _INSERT_SQL = """
 WITH documents AS (
-    INSERT INTO search_document (asset_id, length, token_hash, stale)
-    SELECT id, len, hash, false FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS d(id, len, hash)
+    INSERT INTO search_document (asset_id, length, token_hash)
+    SELECT id, len, hash FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS d(id, len, hash)
 )
 INSERT INTO search_posting (asset_id, term, tf, dl)
 SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[])
@@ -87,32 +86,23 @@ def _insert(cursor, documents: list[tuple[int, list[str]]]) -> None:
     cursor.execute(_INSERT_SQL, [doc_ids, lengths, hashes, post_ids, terms, tfs, dls])
 
 
-def _in_batches(queryset, batch_size: int) -> int:
-    """Index the assets of `queryset` batch by batch (by id), one transaction per batch so the
-    index lock is released between batches and uploads can interleave with a backfill."""
-    done, last = 0, 0
-    while True:
-        ids = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return done
-        done += index_assets(ids)
-        last = ids[-1]
-
-
 def reindex_all(batch_size: int = BATCH_SIZE) -> int:
     """Re-analyse every asset (after an analyzer change, or to backfill). Returns the count.
 
-    Ends with ANALYZE: the query plans rely on the statistics of the search tables, and right
-    after a bulk load autovacuum may not have caught up (stale statistics turn index probes into
-    nested sequential scans)."""
-    done = _in_batches(Asset.objects.all(), batch_size)
+    One transaction per batch (by id), so the index lock is released between batches and
+    uploads can interleave with a backfill. Ends with ANALYZE: the query plans rely on the
+    statistics of the search tables, and right after a bulk load autovacuum may not have caught
+    up (stale statistics turn index probes into nested sequential scans)."""
+    done, last = 0, 0
+    while True:
+        ids = list(Asset.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with connection.cursor() as cursor:
+            # A rebuild rewrites every document, matching hash or not (the analyzer may have changed).
+            cursor.execute("DELETE FROM search_document WHERE asset_id = ANY(%s)", [ids])
+        done += index_assets(ids)
+        last = ids[-1]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE search_posting, search_document, search_term")
     return done
-
-
-def reindex_stale(batch_size: int = BATCH_SIZE) -> int:
-    """Index assets never indexed (bulk_create, fixtures) or flagged stale by the trigger that
-    watches indexed columns (queryset.update(), raw SQL). Cheap when there is nothing to do."""
-    pending = Asset.objects.filter(Q(search_document__isnull=True) | Q(search_document__stale=True))
-    return _in_batches(pending, batch_size)

@@ -24,11 +24,8 @@ class Document(models.Model):
         Asset, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="search_document"
     )
     length = models.PositiveIntegerField()
-    # Hash of the token multiset: a save that leaves the tokens as they were skips re-indexing.
+    # Hash of the token multiset: a write that leaves the tokens as they were skips re-indexing.
     token_hash = models.CharField(max_length=32)
-    # Set by a trigger when an indexed column changes without Asset.save() (queryset.update(), raw
-    # SQL); `indexing.reindex_stale()` catches up.
-    stale = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"document {self.asset_id} ({self.length} tokens)"

@@ -17,10 +17,10 @@ from django import forms
 from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_safe
-from PIL import Image, ImageOps
 
 from assets import imaging
 from assets.errors import RejectedUpload
+from assets.imaging import jpeg_thumbnail, open_upright
 from assets.models import Asset
 from assets.portal import display
 from assets.portal.access import get_visible_asset, staff_required
@@ -192,15 +192,10 @@ def _result_context(response: SearchResponse, search_request: SearchRequest, *, 
 def _preview_data_uri(data: bytes) -> str | None:
     """A small inline preview of the query image: it is not stored anywhere, so the page carries it."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (PREVIEW_SIDE * 2, PREVIEW_SIDE * 2))
-            small = ImageOps.exif_transpose(image).convert("RGB")
-            small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-            buffer = io.BytesIO()
-            small.save(buffer, format="JPEG", quality=80)
+        jpeg = jpeg_thumbnail(open_upright(io.BytesIO(data), PREVIEW_SIDE * 2), PREVIEW_SIDE, quality=80)[0]
     except Exception:  # a preview is a nicety; inspect_image has already accepted the file
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 def _filter_values(filters: LibraryFilterForm) -> list[tuple[str, str]]:

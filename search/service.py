@@ -7,8 +7,7 @@ others carry on; search never fails because inference is down.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -82,8 +81,9 @@ class _Signals:
         self.degraded: dict[str, str] = {}
         self.timings: dict[str, float] = {}
 
-    def run(self, name: str, compute) -> None:
-        started = time.perf_counter()
+    def run(self, name: str, compute, since: float | None = None) -> None:
+        """`since`: when the signal's work began (its query encoding), if before this call."""
+        started = time.perf_counter() if since is None else since
         try:
             self.lists[name] = compute()
         except InferenceUnavailable as exc:
@@ -111,29 +111,46 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Si
     signals = _Signals()
     depth = _candidates_depth(request)
     asset = request.similar_to
-    exclude = [asset.pk] if asset is not None else []  # "more like this" never returns itself
-
-    def vector_job(name: str, kind: str, get_vector) -> Callable[[], None]:
-        return lambda: signals.run(name, lambda: _vector_signal(kind, get_vector(), visible, depth, exclude))
 
     if asset is not None:
-        concurrency.run_all(
-            [vector_job(name, kind, lambda k=kind: _stored_vector(asset, k)) for kind, name in SIMILAR_SIGNALS]
-        )
+        exclude = [asset.pk]  # "more like this" never returns itself
+
+        def similar_job(name: str, kind: str):
+            return lambda: signals.run(
+                name, lambda: _vector_signal(kind, _stored_vector(asset, kind), visible, depth, exclude)
+            )
+
+        concurrency.run_all([similar_job(name, kind) for kind, name in SIMILAR_SIGNALS])
         return signals
     query = request.query.strip()
-    jobs: list[Callable[[], None]] = []
-    # Query encodings wait on workers: start them all at once so they share one timeout; each
-    # vector statement starts as soon as its encoding arrives, beside the keyword statement.
+    started = time.perf_counter()
+    statements = concurrency.Jobs()
+    # Query encodings wait on workers: start them all at once so they share one timeout. The
+    # keyword statement starts now; each vector statement once its query vector has arrived, so
+    # no database thread waits on inference.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        if query and request.mode in ("hybrid", "keyword"):
-            jobs.append(lambda: signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth)))
+        encodings: dict[Future, tuple[str, str]] = {}
         if request.image is not None:
-            jobs.append(vector_job(IMAGE, "image", pool.submit(encoder.image, request.image).result))
+            encodings[pool.submit(encoder.image, request.image)] = (IMAGE, "image")
         if query and request.mode in ("hybrid", "semantic"):
-            jobs.append(vector_job(TEXT, "text", pool.submit(encoder.text, query, "text").result))
-            jobs.append(vector_job(CLIP, "image", pool.submit(encoder.text, query, "image").result))
-        concurrency.run_all(jobs)
+            encodings[pool.submit(encoder.text, query, "text")] = (TEXT, "text")
+            encodings[pool.submit(encoder.text, query, "image")] = (CLIP, "image")
+        if query and request.mode in ("hybrid", "keyword"):
+            statements.submit(lambda: signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth)))
+        for future in as_completed(encodings):
+            name, kind = encodings[future]
+            try:
+                vector = future.result()
+            except InferenceUnavailable as exc:
+                signals.degraded[name] = exc.reason
+                signals.timings[name] = round((time.perf_counter() - started) * 1000, 2)
+                continue
+            statements.submit(
+                lambda name=name, kind=kind, vector=vector: signals.run(
+                    name, lambda: _vector_signal(kind, vector, visible, depth, ()), since=started
+                )
+            )
+        statements.wait()
     return signals
 
 

@@ -3,6 +3,7 @@ files from ../shared/data, and a real Celery worker process on the tests' own Re
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import socket
@@ -22,6 +23,22 @@ from mediavault.celery import app
 from search import concurrency
 
 SAMPLES = settings.SHARED_DATA / "exif-samples"
+
+
+def pytest_configure(config) -> None:
+    """The suite's own Redis and the shared embedded PostgreSQL, started unless running; what this
+    run started stops when it ends (settings never start services on import)."""
+    from mediavault import embedded
+
+    # atexit runs last-registered first: the broker stops, then its append-only file goes.
+    atexit.register(_remove_broker_files)
+    embedded.ensure_running(settings, stop_at_exit=True)
+
+
+def _remove_broker_files() -> None:
+    socket_path = Path(settings.EMBEDDED_REDIS_SOCKET)
+    for suffix in (".aof", ".rdb", ".log", ".pid"):
+        socket_path.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def sample(relative: str) -> Path:
@@ -137,20 +154,21 @@ def worker_model_env(tmp_path_factory) -> dict[str, str]:
     return model_env(build_tiny_clip(root / "clip"), "minilm", build_tiny_qwen_reranker(root / "rerank"))
 
 
-def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
+def service_env() -> dict[str, str]:
+    """Environment for a child process that must use this session's test database, broker and storage."""
     db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    env.update(model_env)
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        # The worker must read and write the test database this session created.
-        DATABASE_URL=f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
         + (f"&port={db['PORT']}" if db["PORT"] else ""),
-        REDIS_URL=settings.CELERY_BROKER_URL,
-        MEDIA_ROOT=str(settings.MEDIA_ROOT),
-        MEDIAVAULT_VAR_DIR=str(settings.VAR_DIR),
-    )
-    return env
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "MEDIAVAULT_VAR_DIR": str(settings.VAR_DIR),
+    }
+
+
+def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **model_env, **service_env()}
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
-from PIL import Image, ImageOps
 
+from assets.imaging import jpeg_thumbnail, open_upright
 from mediavault.celery import app
 
 QUERY_IMAGE_MAX_SIDE = 512
@@ -64,13 +64,8 @@ def encode_query_text(text: str, kind: str = "text", timeout: float | None = Non
 
 def _shrink(data: bytes) -> bytes:
     # Models see 224-448 px; sending a 12-MP original through the broker would only cost time.
-    with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (QUERY_IMAGE_MAX_SIDE, QUERY_IMAGE_MAX_SIDE))
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((QUERY_IMAGE_MAX_SIDE, QUERY_IMAGE_MAX_SIDE))
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
+    image = open_upright(io.BytesIO(data), QUERY_IMAGE_MAX_SIDE)
+    return jpeg_thumbnail(image, QUERY_IMAGE_MAX_SIDE, quality=90)[0]
 
 
 def encode_query_image(data: bytes, timeout: float | None = None) -> QueryVector:

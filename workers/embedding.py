@@ -1,4 +1,8 @@
-"""The embed step: claim pending assets in batches, compute vectors, store them beside their model id.
+"""The embed step: claim pending assets in batches, compute vectors, report them with the claim.
+
+Vectors are written (beside their model id) by ``assets.actions.pipeline.finish_embedding``, and
+only for the assets still held under the claim: an asset edited while its vectors were being
+computed keeps its new pending state, and gets vectors of its new text next round.
 
 Decoding runs on a thread pool one chunk ahead of the model, so CPU decode and model compute
 overlap (Pillow and torch both release the GIL).
@@ -12,12 +16,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
-from assets.models import Asset, Embedding, EmbeddingKind, EmbeddingStatus, Status
+from assets import leases
+from assets.actions import pipeline
+from assets.models import Asset, Embedding, EmbeddingKind
 from assets.vector_index import ensure_hnsw_index
 from workers.ml import registry
 from workers.ml.errors import ModelUnavailable
@@ -35,24 +38,19 @@ class BatchReport:
     claimed: int = 0
     image_vectors: int = 0
     text_vectors: int = 0
+    vectors: list[pipeline.Vector] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # kind -> why (model unavailable)
+    discarded: int = 0  # assets edited while embedded: their result was dropped
     timings: dict[str, float] = field(default_factory=dict)
 
-
-def claim(limit: int, asset_ids: list[int] | None = None) -> list[Asset]:
-    """Take up to `limit` pending assets; rows another worker is claiming are skipped, never shared."""
-    with transaction.atomic():
-        pending = Asset.objects.select_for_update(skip_locked=True).filter(
-            status=Status.READY, embedding_status=EmbeddingStatus.PENDING
-        )
-        if asset_ids is not None:
-            pending = pending.filter(pk__in=asset_ids)
-        assets = list(pending.order_by("pk")[:limit])
-        Asset.objects.filter(pk__in=[a.pk for a in assets]).update(
-            embedding_status=EmbeddingStatus.EMBEDDING, embedding_changed_at=timezone.now()
-        )
-    return assets
+    def add(self, other: BatchReport) -> None:
+        self.claimed += other.claimed
+        self.image_vectors += other.image_vectors
+        self.text_vectors += other.text_vectors
+        self.failed.update(other.failed)
+        self.skipped.update(other.skipped)
+        self.discarded += other.discarded
 
 
 def _available(kind: str, report: BatchReport):
@@ -64,20 +62,11 @@ def _available(kind: str, report: BatchReport):
         return None
 
 
-def _store(kind: str, model, rows: list[tuple[Asset, np.ndarray, str]]) -> None:
-    if not rows:
-        return
-    ensure_hnsw_index(kind, model.model_id, model.dim)
-    Embedding.objects.bulk_create(
-        [
-            Embedding(asset=asset, kind=kind, model_id=model.model_id, dim=len(vector), vector=vector,
-                      source_hash=source)
-            for asset, vector, source in rows
-        ],
-        update_conflicts=True,
-        unique_fields=["asset", "kind", "model_id"],
-        update_fields=["vector", "dim", "source_hash", "created_at"],
-    )
+def _vectors(kind: str, model, rows, report: BatchReport) -> None:
+    if rows:
+        # Schema, not asset state: a model's first vectors bring its HNSW index.
+        ensure_hnsw_index(kind, model.model_id, model.dim)
+    report.vectors += [pipeline.Vector(a.pk, kind, model.model_id, vector, source) for a, vector, source in rows]
 
 
 def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
@@ -96,12 +85,12 @@ def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
     started = time.perf_counter()
     vectors = model.encode_documents([text for _, text in todo])
     report.timings["text_encode_s"] = time.perf_counter() - started
-    _store(EmbeddingKind.TEXT, model, [(a, v, text_hash(t)) for (a, t), v in zip(todo, vectors, strict=True)])
+    _vectors(EmbeddingKind.TEXT, model, [(a, v, text_hash(t)) for (a, t), v in zip(todo, vectors, strict=True)], report)
     report.text_vectors += len(todo)
 
 
 def _decode(model, asset: Asset):
-    with asset.file.open("rb") as handle:
+    with asset.blob.open() as handle:
         image = load_image_for_model(handle, model.image_size)
     return model.preprocess(image)
 
@@ -145,7 +134,7 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
         model.batch_size = max(model.batch_size, len(pixels))
         vectors = model.encode_preprocessed(torch.stack(pixels))
         encode_s += time.perf_counter() - started
-        _store(EmbeddingKind.IMAGE, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)])
+        _vectors(EmbeddingKind.IMAGE, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)], report)
         report.image_vectors += len(ready)
     report.timings.update(image_decode_wait_s=decode_s, image_encode_s=encode_s)
 
@@ -153,38 +142,44 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
 ALL_KINDS = (EmbeddingKind.IMAGE, EmbeddingKind.TEXT)
 
 
-def embed_assets(
-    assets: list[Asset], pool: ThreadPoolExecutor | None = None, kinds=ALL_KINDS, force: bool = False
-) -> BatchReport:
-    """Compute missing/stale vectors (all of them with force) for these assets and record the outcome."""
+def compute(assets: list[Asset], pool: ThreadPoolExecutor, kinds=ALL_KINDS, force: bool = False) -> BatchReport:
+    """Missing/stale vectors (all of them with force) for these assets; nothing is written."""
     report = BatchReport(claimed=len(assets))
-    own_pool = pool is None
-    pool = pool or ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS)
-    try:
-        steps = {
-            EmbeddingKind.IMAGE: lambda: _embed_images(assets, report, pool, force),
-            EmbeddingKind.TEXT: lambda: _embed_text(assets, report, force),
-        }
-        for kind in kinds:
-            try:
-                steps[kind]()
-            except Exception as exc:  # a model crash fails this batch readably; nothing stays claimed
-                log.exception("embedding batch failed")
-                for asset in assets:
-                    report.failed.setdefault(asset.pk, f"embedding failed: {type(exc).__name__}: {exc}"[:1000])
-    finally:
-        if own_pool:
-            pool.shutdown(wait=True)
-    now = timezone.now()
-    ok = [a.pk for a in assets if a.pk not in report.failed]
-    Asset.objects.filter(pk__in=ok).update(
-        embedding_status=EmbeddingStatus.READY, embedding_error="", embedding_changed_at=now
-    )
-    for asset_id, error in report.failed.items():
-        Asset.objects.filter(pk=asset_id).update(
-            embedding_status=EmbeddingStatus.FAILED, embedding_error=error, embedding_changed_at=now
-        )
+    steps = {
+        EmbeddingKind.IMAGE: lambda: _embed_images(assets, report, pool, force),
+        EmbeddingKind.TEXT: lambda: _embed_text(assets, report, force),
+    }
+    for kind in kinds:
+        try:
+            steps[kind]()
+        except Exception as exc:  # a model crash fails this batch readably; nothing stays claimed
+            log.exception("embedding batch failed")
+            for asset in assets:
+                report.failed.setdefault(asset.pk, f"embedding failed: {type(exc).__name__}: {exc}"[:1000])
     return report
+
+
+def embed_claimed(claim: pipeline.Claim, pool: ThreadPoolExecutor, kinds=ALL_KINDS, force: bool = False) -> BatchReport:
+    """Compute the vectors of a claim while keeping its lease, then report them through the claim."""
+    with leases.kept(pipeline.EMBEDDING, claim.token):
+        report = compute(claim.assets, pool, kinds, force)
+    kept = pipeline.finish_embedding(claim, report.vectors, report.failed, report.skipped)
+    report.discarded = len(set(claim.ids) - set(kept))
+    return report
+
+
+def embed_now(asset_ids: list[int], kinds=ALL_KINDS, force: bool = False) -> BatchReport:
+    """Embed these ready assets in this process, whatever their embedding state (reembed, search_eval,
+    tests): claimed like a worker claims them, so assets a worker holds right now are left to it."""
+    total = BatchReport()
+    per_claim = settings.EMBED_BATCH_SIZE * settings.EMBED_BATCHES_PER_CLAIM
+    with ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS) as pool:
+        for start in range(0, len(asset_ids), per_claim):
+            batch = list(asset_ids[start : start + per_claim])
+            claim = pipeline.claim_embedding(len(batch), batch, include_done=True)
+            if claim is not None:
+                total.add(embed_claimed(claim, pool, kinds, force))
+    return total
 
 
 def embed_pending(asset_ids: list[int] | None = None, max_batches: int = 20) -> BatchReport:
@@ -194,13 +189,8 @@ def embed_pending(asset_ids: list[int] | None = None, max_batches: int = 20) -> 
     per_claim = settings.EMBED_BATCH_SIZE * settings.EMBED_BATCHES_PER_CLAIM
     with ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS) as pool:
         for _ in range(max_batches):
-            assets = claim(per_claim, asset_ids)
-            if not assets:
+            claim = pipeline.claim_embedding(per_claim, asset_ids)
+            if claim is None:
                 break
-            report = embed_assets(assets, pool)
-            total.claimed += report.claimed
-            total.image_vectors += report.image_vectors
-            total.text_vectors += report.text_vectors
-            total.failed.update(report.failed)
-            total.skipped.update(report.skipped)
+            total.add(embed_claimed(claim, pool))
     return total

@@ -13,10 +13,7 @@ from kombu.utils.url import maybe_sanitize_url
 
 from assets.models import ActiveModel, Asset
 from mediavault.celery import app
-
-# Inspect waits the whole timeout for replies (it cannot know how many workers exist), so it is
-# what a status page costs when no worker runs: keep it short.
-INSPECT_TIMEOUT_S = 1.0
+from workers import heartbeat
 
 
 def queue_names() -> tuple[str, ...]:
@@ -49,13 +46,12 @@ def check_broker() -> dict:
         return {**info, "error": str(exc)}
 
 
-def inspect_workers(timeout: float = INSPECT_TIMEOUT_S) -> tuple[dict[str, list[str]], str]:
-    """({worker: [queue, ...]}, error): the workers that answered within `timeout` and the queues they consume."""
+def live_workers() -> tuple[dict[str, list[str]], str]:
+    """({worker: [queue, ...]}, error): the workers whose heartbeat is recent, and their queues."""
     try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        return {name: record["queues"] for name, record in heartbeat.alive().items()}, ""
     except Exception as exc:
         return {}, str(exc)
-    return {name: sorted(q["name"] for q in queues) for name, queues in replies.items()}, ""
 
 
 def workers_by_queue(workers: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -83,7 +79,7 @@ def _counts(field: str) -> dict[str, int]:
 def snapshot() -> dict:
     database, broker = check_database(), check_broker()
     if broker["ok"]:
-        workers, workers_error = inspect_workers()
+        workers, workers_error = live_workers()
         depths = queue_depths()
     else:
         # Asking a broker that is down would only wait out its connection retries.

@@ -44,7 +44,7 @@ def system(request):
 @require_POST
 def retry(request, pk: int):
     asset = get_object_or_404(Asset, pk=pk)
-    failure = failures.retry(asset)
+    failure = failures.retry(request.user, asset)
     if failure is None:
         messages.info(request, f"“{asset}” has not failed (any more); nothing to retry.")
     else:
@@ -54,7 +54,7 @@ def retry(request, pk: int):
 
 @require_POST
 def retry_all(request):
-    counts = failures.retry_all()
+    counts = failures.retry_all(request.user)
     if not any(counts.values()):
         messages.info(request, "No failed assets to retry.")
     else:

@@ -1,12 +1,19 @@
-"""Celery tasks. Arguments are primitives; the database row is the source of truth."""
+"""Celery tasks. Arguments are primitives; the database row is the source of truth.
+
+A task claims what it works on through ``assets.actions.pipeline`` and reports with the claim,
+so a duplicate delivery, a redelivery after a crash or a late result never overwrites newer state.
+"""
 
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 
-from assets.processing import process_asset, sweep_stuck
-from workers import realtime  # noqa: F401  (registers the realtime tasks)
+from assets.actions import blobs, deletion, pipeline
+from assets.processing import process_asset
+from workers import (
+    realtime,  # noqa: F401  (registers the realtime tasks)
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +38,25 @@ def embed(self, asset_ids: list[int] | None = None) -> dict:
         "image_vectors": report.image_vectors,
         "text_vectors": report.text_vectors,
         "failed": len(report.failed),
+        "discarded": report.discarded,
         "skipped": report.skipped,
     }
 
 
 @shared_task(name="workers.sweep", bind=True)
-def sweep(self) -> int:
+def sweep(self) -> dict:
     _report_models(self.request.hostname)
-    return len(sweep_stuck())
+    return {name: len(ids) for name, ids in pipeline.sweep().items()}
+
+
+@shared_task(name="workers.purge_trash")
+def purge_trash() -> int:
+    return len(deletion.purge_expired())
+
+
+@shared_task(name="workers.remove_orphans")
+def remove_orphans() -> dict:
+    return blobs.remove_orphans()
 
 
 def _report_models(hostname: str | None = None) -> None:
@@ -50,8 +68,24 @@ def _report_models(hostname: str | None = None) -> None:
         log.exception("could not record the active models")
 
 
+_beater = None
+
+
 @worker_ready.connect
 def _on_worker_ready(sender=None, **kwargs) -> None:
-    _report_models(getattr(sender, "hostname", None))
+    global _beater
+    from workers.heartbeat import Beater
+
+    hostname = getattr(sender, "hostname", None) or "worker"
+    queues = sorted(q.name for q in sender.app.amqp.queues.consume_from.values()) if sender is not None else []
+    _beater = Beater(hostname, queues)
+    _beater.start()
+    _report_models(hostname)
     # A worker that starts after a crash picks up what the crash left behind.
     sweep.delay()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**kwargs) -> None:
+    if _beater is not None:
+        _beater.stop()

@@ -1,7 +1,10 @@
+import datetime as dt
+
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from assets.models import Asset, Team, Visibility
+from assets.models import Asset, AuditEntry, Team, Visibility
 from assets.tags import normalise_tags
 
 
@@ -14,6 +17,8 @@ class TagsField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
             data = data[0]
+        if not isinstance(data, (str, list)):
+            raise serializers.ValidationError("tags must be a list of strings or comma-separated text")
         try:
             return normalise_tags(data)
         except ValueError as exc:
@@ -102,3 +107,28 @@ class UploadResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
     id = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
+
+
+class TrashedAssetSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    deleted_by = serializers.CharField(source="deleted_by.username", read_only=True, default=None)
+    purge_after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asset
+        fields = ["id", "uid", "title", "original_filename", "owner", "mime_type", "byte_size", "deleted_at",
+                  "deleted_by", "purge_after"]
+        read_only_fields = fields
+
+    def get_purge_after(self, asset) -> str | None:
+        if asset.deleted_at is None:
+            return None
+        return (asset.deleted_at + dt.timedelta(days=settings.TRASH_RETENTION_DAYS)).isoformat()
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",
+                  "asset_ids", "changes", "detail"]
+        read_only_fields = fields

@@ -1,18 +1,20 @@
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from assets import actions
+from assets.actions import bulk, pipeline
 from assets.api.filters import AssetFilter
 from assets.api.serializers import (
     AssetSerializer,
     AssetUploadSerializer,
     BulkUploadSerializer,
+    TrashedAssetSerializer,
     UploadResultSerializer,
 )
 from assets.downloads import serve_file
@@ -74,7 +76,7 @@ class AssetViewSet(
         result = actions.upload_asset(request.user, file, file.name, options)
         if result.status == "rejected":
             return Response({"detail": result.reason, "filename": result.filename}, status=status.HTTP_400_BAD_REQUEST)
-        body = self.get_serializer(result.asset).data
+        body = self.get_serializer(self.get_queryset().get(pk=result.asset.pk)).data
         if result.status == "duplicate":
             return Response({"duplicate": True, "detail": result.reason, **body}, status=status.HTTP_200_OK)
         return Response({"duplicate": False, **body}, status=status.HTTP_201_CREATED)
@@ -95,38 +97,103 @@ class AssetViewSet(
         asset = serializer.instance
         if not asset.is_editable_by(self.request.user):
             raise PermissionDenied("You may view this asset but not change it.")
-        team = serializer.validated_data.get("team", asset.team)
-        visibility = serializer.validated_data.get("visibility", asset.visibility)
         try:
-            if team != asset.team:
-                actions.check_options(self.request.user, actions.AssetOptions(team=team, visibility=visibility))
-        except RejectedUpload as exc:
-            raise ValidationError({"team": exc.reason}) from None
-        actions.update_asset(asset, serializer.validated_data)
+            serializer.instance = actions.update_asset(self.request.user, asset, serializer.validated_data)
+        except actions.EditRefused as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        except actions.NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+
+    def update(self, request, *args, **kwargs):
+        response = super().update(request, *args, **kwargs)
+        # Answer with the row as it is now (with its prefetches), not as the serializer last saw it.
+        response.data = self.get_serializer(self.get_queryset().get(pk=kwargs["pk"])).data
+        return response
 
     def destroy(self, request, *args, **kwargs):
-        actions.delete_asset(self._editable())
+        """Moves the asset to the trash (see /api/v1/trash/ to restore or purge it)."""
+        actions.trash(request.user, [self._editable().pk])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["post"])
     def reprocess(self, request, pk=None):
         asset = self._editable()
-        actions.reprocess_asset(asset)
-        asset.refresh_from_db()
-        return Response(self.get_serializer(asset).data, status=status.HTTP_202_ACCEPTED)
+        pipeline.reprocess(request.user, [asset.pk])
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"])
     def original(self, request, pk=None):
         asset = self.get_object()
-        return serve_file(asset.file, filename=asset.original_filename, mime_type=asset.mime_type, attachment=True)
+        response = serve_file(asset.blob, filename=asset.original_filename, mime_type=asset.mime_type, attachment=True)
+        actions.record_download(request.user, asset, via="api")
+        return response
 
     @extend_schema(responses={(200, "image/jpeg"): bytes})
     @action(detail=True, methods=["get"], url_path=r"renditions/(?P<spec>[a-z0-9]+)")
     def rendition(self, request, pk=None, spec=None):
-        asset = self.get_object()
-        rendition = get_object_or_404(asset.renditions, spec=spec)
-        stem = asset.original_filename.rsplit(".", 1)[0]
-        return serve_file(
-            rendition.file, filename=f"{stem}-{spec}.jpg", mime_type=rendition.mime_type, attachment=False
+        # One query: the rendition, its blob and its asset, found only among the assets the caller sees.
+        try:
+            asset_id = int(pk)
+        except ValueError:
+            raise Http404("no such asset") from None
+        rendition = (
+            Rendition.objects.select_related("blob", "asset")
+            .filter(asset__in=Asset.objects.visible_to(request.user), asset_id=asset_id, spec=spec)
+            .first()
         )
+        if rendition is None:
+            raise Http404("no such rendition")
+        stem = rendition.asset.original_filename.rsplit(".", 1)[0]
+        return serve_file(
+            rendition.blob, filename=f"{stem}-{spec}.jpg", mime_type=rendition.mime_type, attachment=False
+        )
+
+
+class IdsSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
+                                max_length=bulk.MAX_SELECTION)
+
+
+class TrashViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Assets in the caller's trash (every trash for a superuser): restore them, or purge them for good."""
+
+    serializer_class = TrashedAssetSerializer
+
+    def get_queryset(self):
+        return Asset.objects.in_trash_of(self.request.user).select_related("owner", "deleted_by").order_by(
+            "-deleted_at", "-id"
+        )
+
+    @extend_schema(request=None, responses={200: TrashedAssetSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        asset = self.get_object()
+        actions.restore(request.user, [asset.pk])
+        return Response({"restored": [asset.pk]})
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Deletes the asset for good, with its files once nothing else uses them."""
+        asset = self.get_object()
+        actions.purge(request.user, [asset.pk])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _many(self, request, verb):
+        body = IdsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = verb(request.user, body.validated_data["ids"])
+        skipped = sorted(set(body.validated_data["ids"]) - set(done))
+        return Response({"done": done, "skipped": skipped})
+
+    @extend_schema(request=IdsSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="restore")
+    def restore_many(self, request):
+        """Restore several assets: {"ids": [...]}; ids not in the caller's trash are skipped."""
+        return self._many(request, actions.restore)
+
+    @extend_schema(request=IdsSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="purge")
+    def purge_many(self, request):
+        """Purge several assets: {"ids": [...]}; ids not in the caller's trash are skipped."""
+        return self._many(request, actions.purge)

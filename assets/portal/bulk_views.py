@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from assets import bulk
+from assets.actions import bulk
 from assets.portal.access import staff_required
 from assets.portal.forms import BulkForm
 from assets.portal.navigation import back, form_errors, safe_next
@@ -46,6 +47,7 @@ def bulk_action(request):
             "deletable": deletable,
             "skipped": skipped,
             "next": safe_next(request, data["next"]),
+            "retention_days": settings.TRASH_RETENTION_DAYS,
         }
         return render(request, "portal/bulk_confirm_delete.html", context)
     try:

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from assets import collections
+from assets.actions import collections as collection_actions
 from assets.models import Collection
 from assets.portal.access import staff_required, visible_assets
 from assets.portal.forms import AssetIdsField, BulkForm, CollectionNameForm, ShareForm
@@ -56,9 +57,9 @@ def collection_create(request):
     if not form.is_valid():
         form_errors(request, form)
         return back(request, "portal:collections")
-    collection = collections.create_collection(request.user, form.cleaned_data["name"])
+    collection = collection_actions.create_collection(request.user, form.cleaned_data["name"])
     if ids := form.cleaned_data["asset"]:
-        change = collections.add_assets(request.user, collection, ids)
+        change = collection_actions.add_assets(request.user, collection, ids)
         messages.success(request, f"Created “{collection}” with {change.changed} asset(s).")
     else:
         messages.success(request, f"Created “{collection}”. Add assets from the library or an asset page.")
@@ -97,10 +98,10 @@ def collection_rename(request, pk: int):
 
     def rename(data) -> str:
         old = collection.name
-        collections.rename_collection(collection, data["name"])
+        collection_actions.rename_collection(request.user, collection, data["name"])
         return f"Renamed “{old}” to “{collection}”."
 
-    apply_form(request, CollectionNameForm(request.POST), rename)
+    apply_form(request, CollectionNameForm(request.POST), rename, collection_actions.CollectionError)
     return redirect("portal:collection-detail", pk=collection.pk)
 
 
@@ -111,7 +112,8 @@ def _change_assets(request, pk: int, *, adding: bool):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return back(request, "portal:collection-detail", pk=collection.pk)
-    change = (collections.add_assets if adding else collections.remove_assets)(request.user, collection, ids)
+    change_assets = collection_actions.add_assets if adding else collection_actions.remove_assets
+    change = change_assets(request.user, collection, ids)
     verb = "Added to" if adding else "Removed from"
     text = f"{verb} “{collection}”: {change.changed} asset(s)."
     if change.unchanged:
@@ -140,10 +142,10 @@ def collection_share(request, pk: int):
     collection = get_owned_collection(request.user, pk)
 
     def share(data) -> str:
-        done = collections.share_collection(request.user, collection, data["team"], data["role"])
+        done = collection_actions.share_collection(request.user, collection, data["team"], data["role"])
         return f"Shared with {done.team} as {done.role}."
 
-    apply_form(request, ShareForm(request.POST, user=request.user), share, collections.CollectionError)
+    apply_form(request, ShareForm(request.POST, user=request.user), share, collection_actions.CollectionError)
     return redirect("portal:collection-detail", pk=collection.pk)
 
 
@@ -151,7 +153,7 @@ def collection_share(request, pk: int):
 @require_POST
 def collection_unshare(request, pk: int, team_id: int):
     collection = get_owned_collection(request.user, pk)
-    if collections.unshare_collection(request.user, collection, team_id):
+    if collection_actions.unshare_collection(request.user, collection, team_id):
         messages.success(request, "No longer shared with that team.")
     return redirect("portal:collection-detail", pk=collection.pk)
 
@@ -162,7 +164,7 @@ def collection_delete(request, pk: int):
     collection = get_owned_collection(request.user, pk)
     if request.method == "POST":
         name = str(collection)
-        collections.delete_collection(collection)
+        collection_actions.delete_collection(request.user, collection)
         messages.success(request, f"Deleted the collection “{name}”. Its assets were not deleted.")
         return redirect("portal:collections")
     count = collection.items.count()

@@ -128,3 +128,61 @@ def status_json(asset: Asset) -> dict:
         "url": reverse("portal:asset-detail", args=[asset.pk]),
         "thumb": asset.thumb.url if asset.thumb else None,
     }
+
+
+# --- History ----------------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    "asset.uploaded": "uploaded it",
+    "asset.updated": "edited it",
+    "asset.tags_added": "added tags",
+    "asset.tags_removed": "removed tags",
+    "asset.visibility_changed": "changed its visibility",
+    "asset.moved_to_team": "moved it to a team",
+    "asset.trashed": "moved it to the trash",
+    "asset.restored": "restored it from the trash",
+    "asset.reprocess_requested": "asked for reprocessing",
+    "asset.embedding_requested": "asked for new vectors",
+    "asset.processed": "read its metadata and made thumbnails",
+    "asset.processing_failed": "could not process it",
+    "asset.embedded": "computed its search vectors",
+    "asset.downloaded": "downloaded the original",
+    "assets.swept": "sent it back to the queue (a worker had stopped, or a message was lost)",
+    "collection.assets_added": "added it to a collection",
+    "collection.assets_removed": "took it out of a collection",
+    "collection.deleted": "deleted a collection that held it",
+}
+
+
+def _shown(value, limit: int = 120) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, dict):
+        text = str(value["name"]) if "name" in value else ", ".join(f"{k} {_shown(v)}" for k, v in value.items())
+    elif isinstance(value, list):
+        text = ", ".join(_shown(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    actor: str
+    at: object
+    label: str
+    where: str  # the collection, for collection entries
+    changes: list[tuple[str, str, str]]
+
+
+def history_rows(entries, asset_id: int) -> list[HistoryRow]:
+    rows = []
+    for entry in entries:
+        changes = [
+            (name.replace("_", " "), _shown(before), _shown(after))
+            for name, (before, after) in sorted(entry.changes_for(asset_id).items())
+        ]
+        where = entry.object_repr if entry.object_type == "collection" else ""
+        label = ACTION_LABELS.get(entry.action, entry.action)
+        rows.append(HistoryRow(entry.actor_name, entry.at, label, where, changes))
+    return rows

@@ -7,9 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
-from assets import actions, bulk, collections
+from assets import actions
+from assets.actions import bulk
+from assets.actions import collections as collection_actions
+from assets.actions.permissions import filing_refusal
 from assets.archives import is_zip
-from assets.errors import RejectedUpload
+from assets.collections import shareable_teams
 from assets.models import EDIT_ROLES, Asset, Collection, Role, ShareRole, Status, Team, Visibility
 from assets.tags import MAX_TAGS, normalise_tags
 
@@ -162,10 +165,9 @@ class AssetEditForm(forms.ModelForm):
         _check_team_and_visibility(self, team, visibility)
         if "team" not in self.errors and team is not None and team.pk != self.instance.team_id:
             # The same rule as uploading: moving an asset into a team needs an editor role there.
-            try:
-                actions.check_options(self.user, actions.AssetOptions(team=team, visibility=visibility))
-            except RejectedUpload as exc:
-                self.add_error("team", exc.reason)
+            reason = filing_refusal(self.user, team, visibility)
+            if reason:
+                self.add_error("team", reason)
         return cleaned
 
     def validate_constraints(self):
@@ -338,7 +340,7 @@ class BulkForm(forms.Form):
 
 
 class CollectionNameForm(forms.Form):
-    name = forms.CharField(max_length=collections.MAX_NAME_LENGTH, label="Name")
+    name = forms.CharField(max_length=collection_actions.MAX_NAME_LENGTH, label="Name")
     asset = AssetIdsField(required=False)  # assets to put in a new collection straight away
 
     def __init__(self, *args, **kwargs):
@@ -347,8 +349,8 @@ class CollectionNameForm(forms.Form):
 
     def clean_name(self):
         try:
-            return collections.clean_name(self.cleaned_data["name"])
-        except collections.CollectionError as exc:
+            return collection_actions.clean_name(self.cleaned_data["name"])
+        except collection_actions.CollectionError as exc:
             raise ValidationError(str(exc)) from None
 
 
@@ -359,7 +361,7 @@ class ShareForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = collections.shareable_teams(user).order_by("name")
+        self.fields["team"].queryset = shareable_teams(user).order_by("name")
 
 
 class MemberForm(forms.Form):

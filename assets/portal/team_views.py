@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from assets import teams
+from assets.actions import teams as team_actions
 from assets.models import Membership, Team
 from assets.portal.access import staff_required
 from assets.portal.forms import MemberForm, RoleForm
@@ -63,10 +64,10 @@ def member_add(request, slug: str):
     team = get_managed_team(request.user, slug)
 
     def add(data) -> str:
-        membership = teams.add_member(team, data["username"], data["role"])
+        membership = team_actions.add_member(request.user, team, data["username"], data["role"])
         return f"Added {membership.user.get_username()} as {membership.role}."
 
-    apply_form(request, MemberForm(request.POST), add, teams.TeamError)
+    apply_form(request, MemberForm(request.POST), add, team_actions.TeamError)
     return redirect("portal:team-detail", slug=team.slug)
 
 
@@ -81,10 +82,10 @@ def member_role(request, slug: str, pk: int):
     membership = _membership(team, pk)
 
     def change(data) -> str:
-        teams.set_role(membership, data["role"])
+        team_actions.set_role(request.user, membership, data["role"])
         return f"{membership.user.get_username()} is now {membership.role}."
 
-    apply_form(request, RoleForm(request.POST), change, teams.TeamError)
+    apply_form(request, RoleForm(request.POST), change, team_actions.TeamError)
     return redirect("portal:team-detail", slug=team.slug)
 
 
@@ -94,8 +95,8 @@ def member_remove(request, slug: str, pk: int):
     team = get_managed_team(request.user, slug)
     membership = _membership(team, pk)
     try:
-        teams.remove_member(membership)
-    except teams.TeamError as exc:
+        team_actions.remove_member(request.user, membership)
+    except team_actions.TeamError as exc:
         messages.error(request, str(exc))
         return redirect("portal:team-detail", slug=team.slug)
     messages.success(request, f"Removed {membership.user.get_username()} from {team}.")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assets.portal import bulk_views, collection_views, team_views, views
+from assets.portal import bulk_views, collection_views, team_views, trash_views, views
 
 app_name = "portal"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("assets/<int:pk>/edit/", views.asset_edit, name="asset-edit"),
     path("assets/<int:pk>/reprocess/", views.asset_reprocess, name="asset-reprocess"),
     path("assets/<int:pk>/delete/", views.asset_delete, name="asset-delete"),
+    path("trash/", trash_views.trash_list, name="trash"),
+    path("trash/restore/", trash_views.trash_restore, name="trash-restore"),
+    path("trash/purge/", trash_views.trash_purge, name="trash-purge"),
+    path("trash/<int:pk>/thumbnail/", trash_views.trash_thumbnail, name="trash-thumbnail"),
     path("collections/", collection_views.collection_list, name="collections"),
     path("collections/new/", collection_views.collection_create, name="collection-create"),
     path("collections/<int:pk>/", collection_views.collection_detail, name="collection-detail"),

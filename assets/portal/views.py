@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -11,8 +12,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from assets import actions, collections
+from assets.actions import pipeline
 from assets.errors import RejectedUpload
-from assets.models import Asset
+from assets.models import Asset, AuditEntry
 from assets.portal import display
 from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
 from assets.portal.forms import AssetEditForm, BulkForm, LibraryFilterForm, LibrarySortForm, UploadForm
@@ -128,9 +130,19 @@ def _asset_page(request, asset, *, form=None, status=200):
             (rendition, display.rendition_url(asset, rendition)) for rendition in asset.renditions.all()
         ],
         "status_url": reverse("api:asset-detail", args=[asset.pk]),
+        "history": history(asset),
     }
     context["in_collections"], context["other_collections"] = collections.collections_with_asset(request.user, asset)
     return render(request, "portal/asset_detail.html", context, status=status)
+
+
+HISTORY_SHOWN = 50
+
+
+def history(asset: Asset) -> list[display.HistoryRow]:
+    """The asset's audit entries, newest first, each with its changes to this asset."""
+    entries = AuditEntry.objects.filter(asset_ids__contains=[asset.pk])[:HISTORY_SHOWN]
+    return display.history_rows(entries, asset.pk)
 
 
 @staff_required
@@ -149,9 +161,12 @@ def asset_edit(request, pk: int):
         return _asset_page(request, get_visible_asset(request.user, pk), form=form, status=400)
     changes = {name: form.cleaned_data[name] for name in form.changed_data}
     if changes:
-        # The form has written its values onto `asset`; the action compares against a fresh copy
-        # (to know whether searchable text changed) and must not save stale status or metadata.
-        actions.update_asset(Asset.objects.editable_by(request.user).get(pk=asset.pk), changes)
+        # The action locks and compares against the stored row (the form has written onto `asset`).
+        try:
+            actions.update_asset(request.user, asset.pk, changes)
+        except actions.EditRefused as exc:
+            form.add_error(None, str(exc))
+            return _asset_page(request, get_visible_asset(request.user, pk), form=form, status=400)
         messages.success(request, "Changes saved.")
     else:
         messages.info(request, "Nothing to save: no field was changed.")
@@ -162,7 +177,7 @@ def asset_edit(request, pk: int):
 @require_POST
 def asset_reprocess(request, pk: int):
     asset = get_editable_asset(request.user, pk)
-    actions.reprocess_asset(asset)
+    pipeline.reprocess(request.user, [asset.pk])
     messages.success(request, "Queued for reprocessing: metadata and thumbnails will be made again.")
     return redirect("portal:asset-detail", pk=asset.pk)
 
@@ -172,9 +187,9 @@ def asset_reprocess(request, pk: int):
 def asset_delete(request, pk: int):
     asset = get_editable_asset(request.user, pk)
     if request.method == "POST":
-        name = str(asset)
-        actions.delete_asset(asset)
-        messages.success(request, f"Deleted “{name}”.")
+        actions.trash(request.user, [asset.pk])
+        messages.success(request, f"Moved “{asset}” to the trash. You can restore it from there.")
         return redirect("portal:library")
     display.decorate(asset)
-    return render(request, "portal/asset_confirm_delete.html", {"asset": asset})
+    context = {"asset": asset, "retention_days": settings.TRASH_RETENTION_DAYS}
+    return render(request, "portal/asset_confirm_delete.html", context)

@@ -68,7 +68,7 @@ def _run_action(client, action: str, assets) -> None:
     assert response.status_code == 302, response.content[:500]
 
 
-def test_actions_reprocess_reembed_and_delete(admin_user, alice, client_for):
+def test_actions_reprocess_reembed_and_trash(admin_user, alice, client_for):
     client = client_for(admin_user)
     failed = make_asset(alice, status=Status.FAILED, error="decoder exploded")
     embed_failed = make_asset(alice, embedding_status=EmbeddingStatus.FAILED, embedding_error="out of memory")
@@ -82,8 +82,8 @@ def test_actions_reprocess_reembed_and_delete(admin_user, alice, client_for):
     embed_failed.refresh_from_db()
     assert (embed_failed.embedding_status, embed_failed.embedding_error) == (EmbeddingStatus.PENDING, "")
 
-    _run_action(client, "delete_with_files", [doomed])
-    assert not Asset.objects.filter(pk=doomed.pk).exists()
+    _run_action(client, "move_to_trash", [doomed])
+    assert Asset.objects.get(pk=doomed.pk).in_trash
 
 
 def test_team_page_edits_memberships_inline(admin_user, alice, bob, team, client_for):

@@ -8,14 +8,15 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 from django.utils.http import parse_header_parameters
 
 from assets import actions
-from assets.models import Asset, Membership, Rendition, Role, Status, Visibility
+from assets.actions import blobs
+from assets.models import Asset, BlobStore, Membership, Rendition, Role, Status, Visibility
 from tests.conftest import make_jpeg
+from tests.factories import fake_blob
 
 pytestmark = pytest.mark.django_db
 
@@ -37,18 +38,16 @@ def _make_asset(owner, visibility: str, team) -> Asset:
     )
     result = actions.upload_asset(owner, io.BytesIO(make_jpeg(colour)), f"{visibility}.jpg", options)
     assert result.status in ("created", "duplicate"), result.reason
-    rendition = Rendition(asset=result.asset, spec="max256", width=64, height=48)
-    rendition.file.save("thumb.jpg", ContentFile(make_jpeg(colour, (32, 24))), save=True)
+    with blobs.new_files() as written:
+        blob = blobs.store_bytes(BlobStore.RENDITION, make_jpeg(colour, (32, 24)), "image/jpeg", written)
+    Rendition.objects.create(asset=result.asset, spec="max256", width=64, height=48, blob=blob)
     return result.asset
 
 
 @pytest.fixture
 def shelf(alice, team):
-    """One asset of each visibility, each with a thumbnail file; thumbnails are removed afterwards."""
-    assets = {visibility: _make_asset(alice, visibility, team) for visibility in VISIBILITIES}
-    yield assets
-    for rendition in Rendition.objects.all():
-        rendition.file.delete(save=False)
+    """One asset of each visibility, each with a thumbnail file."""
+    return {visibility: _make_asset(alice, visibility, team) for visibility in VISIBILITIES}
 
 
 @pytest.fixture
@@ -95,8 +94,10 @@ def test_permission_matrix(visibility, who, shelf, actor, api_for):
 
     expected = expected_codes(visibility, who)
     assert actual == expected
-    asset_left = Asset.objects.filter(pk=asset.pk).first()
+    # Deleting moves the asset to the trash: out of every listing, but restorable.
+    asset_left = Asset.objects.alive().filter(pk=asset.pk).first()
     assert (asset_left is None) is (expected["delete"] == 204)
+    assert Asset.objects.filter(pk=asset.pk).exists()
     if asset_left is not None:
         assert asset_left.title == ("renamed" if expected["patch"] == 200 else f"{visibility} asset")
 
@@ -198,9 +199,10 @@ def test_list_filters(shelf, alice, charlie, api_for):
 
 
 def test_pagination(alice, api_for):
+    blob = fake_blob()
     Asset.objects.bulk_create(
-        Asset(owner=alice, file=f"originals/00/00/{i:064x}.jpg", original_filename=f"{i}.jpg", sha256=f"{i:064x}",
-              mime_type="image/jpeg", byte_size=1)
+        Asset(owner=alice, blob=blob, original_filename=f"{i}.jpg", sha256=f"{i:064x}", mime_type="image/jpeg",
+              byte_size=1)
         for i in range(55)
     )
     api = api_for(alice)
@@ -238,7 +240,7 @@ def test_original_download_is_an_attachment_with_a_safe_name(original_name, shel
     assert disposition == "attachment"
     assert params == {"filename": original_name}  # one parameter that round-trips exactly: nothing injected
     assert "\n" not in response["Content-Disposition"] and "\r" not in response["Content-Disposition"]
-    with asset.file.open("rb") as handle:
+    with asset.blob.open() as handle:
         assert b"".join(response.streaming_content) == handle.read()
 
 
@@ -253,7 +255,7 @@ def test_thumbnail_is_inline_jpeg_with_nosniff(shelf, alice, api_for):
 
 def test_stored_files_are_served_by_no_public_url(shelf, admin_user):
     asset = shelf["organisation"]
-    names = [asset.file.name, asset.renditions.get().file.name]
+    names = [asset.blob.name, asset.renditions.get().blob.name]
     anonymous, admin = Client(), Client()
     admin.force_login(admin_user)
     for client in (anonymous, admin):

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from assets import bulk, collections
+from assets.actions import bulk, collections
 from assets.models import Asset, CollectionItem, Status, Visibility
 from tests.portal.conftest import make_asset
 
@@ -94,30 +94,33 @@ def test_reprocess_resets_status(mixed, alice, django_capture_on_commit_callback
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         outcome = bulk.reprocess(alice, ids(mixed.values()))
     assert outcome.changed == 2
-    assert len(callbacks) == 2
+    assert len(callbacks) == 1  # one enqueue, after commit, for both
     statuses = dict(Asset.objects.values_list("pk", "status"))
     assert statuses[mixed["mine"].pk] == Status.PENDING
     assert statuses[mixed["bob_private"].pk] == Status.FAILED
 
 
-def test_delete_counts_and_removes_only_editable(mixed, alice):
+def test_delete_counts_and_moves_only_editable_to_the_trash(mixed, alice):
     assert bulk.count_deletable(alice, ids(mixed.values())) == (2, 2)
     outcome = bulk.delete(alice, ids(mixed.values()))
-    assert outcome.message().startswith("Deleted 2 assets.")
-    assert set(Asset.objects.values_list("pk", flat=True)) == {mixed["bob_private"].pk, mixed["charlie_org"].pk}
+    assert outcome.message().startswith("Moved to the trash: 2 assets.")
+    assert set(Asset.objects.alive().values_list("pk", flat=True)) == {mixed["bob_private"].pk, mixed["charlie_org"].pk}
+    assert set(Asset.objects.filter(deleted_at__isnull=False).values_list("pk", flat=True)) == {
+        mixed["mine"].pk, mixed["team"].pk
+    }
 
 
 def test_an_error_midway_rolls_back_the_whole_request(mixed, alice, monkeypatch):
-    real_save = bulk._save
+    real_save = Asset.save
     calls = []
 
-    def failing_save(asset, **values):
+    def failing_save(asset, *args, **kwargs):
         calls.append(asset.pk)
         if len(calls) == 2:
             raise RuntimeError("disk on fire")
-        real_save(asset, **values)
+        real_save(asset, *args, **kwargs)
 
-    monkeypatch.setattr(bulk, "_save", failing_save)
+    monkeypatch.setattr(Asset, "save", failing_save)
     with pytest.raises(RuntimeError):
         bulk.add_tags(alice, ids(mixed.values()), ["partial"])
     assert not Asset.objects.filter(tags__contains=["partial"]).exists()

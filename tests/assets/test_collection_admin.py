@@ -2,7 +2,7 @@
 
 import pytest
 
-from assets import collections
+from assets.actions import collections
 from assets.models import ShareRole
 from tests.portal.conftest import make_asset
 

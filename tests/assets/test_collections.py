@@ -2,7 +2,8 @@
 
 import pytest
 
-from assets import collections
+from assets import collections as collection_reads
+from assets.actions import collections
 from assets.models import Asset, Collection, CollectionItem, Membership, Role, ShareRole, Visibility
 from tests.portal.conftest import make_asset
 
@@ -58,10 +59,10 @@ def _staff(username):
 
 def test_contents_never_widen_visibility(studio_collection, alice, bob):
     collection, items = studio_collection
-    mine = collections.contents(alice, collection, Asset.objects.visible_to(alice))
+    mine = collection_reads.contents(alice, collection, Asset.objects.visible_to(alice))
     assert set(mine.assets) == set(items.values())
     assert (mine.visible, mine.hidden) == (3, 0)
-    bobs = collections.contents(bob, collection, Asset.objects.visible_to(bob))
+    bobs = collection_reads.contents(bob, collection, Asset.objects.visible_to(bob))
     assert set(bobs.assets) == {items["team"], items["org"]}
     assert (bobs.visible, bobs.hidden) == (2, 1)
 
@@ -106,7 +107,7 @@ def test_deleting_an_asset_or_collection_keeps_the_other(studio_collection):
     collection, items = studio_collection
     items["org"].delete()
     assert collection.items.count() == 2
-    collections.delete_collection(collection)
+    collections.delete_collection(collection.owner, collection)
     assert Asset.objects.filter(pk=items["team"].pk).exists()
     assert not CollectionItem.objects.exists()
 

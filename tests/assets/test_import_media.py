@@ -70,7 +70,7 @@ def test_imports_the_top_level_of_a_folder_and_reports_rejections(photos, admin_
     assert {a.owner for a in assets.values()} == {admin_user}  # the only superuser
     assert {a.visibility for a in assets.values()} == {Visibility.PRIVATE}
     assert assets["samplefilehub.heif"].mime_type == "image/heif"
-    assert media_files() - before == {a.file.name for a in assets.values()}
+    assert media_files() - before == {a.blob.name for a in assets.values()}
     # The progress bar goes to stderr and counts the six visible top-level files.
     assert "importing" in err and "6/6" in err
     assert "importing" not in out

@@ -74,7 +74,7 @@ def ingest(user, path: Path) -> Asset:
 
 def thumbnail(asset: Asset, spec: str = "max256") -> Image.Image:
     rendition = asset.renditions.get(spec=spec)
-    with rendition.file.open("rb") as handle:
+    with rendition.blob.open() as handle:
         image = Image.open(io.BytesIO(handle.read()))
         image.load()
     assert image.format == "JPEG" and image.size == (rendition.width, rendition.height)

@@ -163,7 +163,7 @@ def test_bulk_rejects_the_bad_file_and_keeps_the_good_one(name, make, overrides,
     assert created["status"] == "created"
     asset = Asset.objects.get()
     assert asset.pk == created["id"] and asset.original_filename == "good.jpg"
-    assert media_files() - before == {asset.file.name}
+    assert media_files() - before == {asset.blob.name}
 
 
 # --- Archives --------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_hostile_archive_is_refused_whole(make, overrides, reason, alice, api_fo
     assert (refused["filename"], refused["status"], refused["id"]) == ("hostile.zip", "rejected", None)
     assert reason in refused["reason"]
     asset = Asset.objects.get()
-    assert media_files() - before == {asset.file.name}
+    assert media_files() - before == {asset.blob.name}
 
 
 @pytest.mark.parametrize(
@@ -341,7 +341,7 @@ def test_bulk_mixes_good_and_bad_files_and_archive_members(alice, api_for):
     assert set(assets) == {"good1.jpg", "good2.jpg", "good3.png"}
     assert assets["good3.png"].mime_type == "image/png"
     assert all(a.tags == ["bulk", "test"] for a in assets.values())
-    assert media_files() - before == {a.file.name for a in assets.values()}
+    assert media_files() - before == {a.blob.name for a in assets.values()}
 
 
 def test_broken_member_through_upload_many_directly(alice):
@@ -406,7 +406,7 @@ def test_odd_but_honest_names_are_kept(raw_name, stored, alice):
     result = actions.upload_asset(alice, io.BytesIO(unique_jpeg()), raw_name, actions.AssetOptions())
     assert result.status == "created", result.reason
     assert result.asset.original_filename == stored
-    assert result.asset.file.name.startswith(f"originals/{result.asset.sha256[:2]}/")  # never the client's name
+    assert result.asset.blob.name.startswith(f"originals/{result.asset.sha256[:2]}/")  # never the client's name
 
 
 def _raw_multipart(disposition_params: str, data: bytes) -> tuple[bytes, str]:

@@ -1,33 +1,62 @@
+"""/healthz: a verdict for anyone from one query and one broker round trip (workers' heartbeats, no
+broadcast that waits for replies); the details only for staff."""
+
+from contextlib import contextmanager
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mediavault.celery import app
 
 pytestmark = pytest.mark.django_db
 
+VERDICT_ONLY = {"status", "database", "broker", "worker"}
+
+
+@contextmanager
+def no_broadcasts():
+    def refuse(*args, **kwargs):
+        raise AssertionError("/healthz must not wait on a broadcast to the workers")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app.control, "inspect", refuse)
+        patch.setattr(app.control, "ping", refuse)
+        yield
+
 
 def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch, tmp_path):
     # A socket nobody listens on: a real connection failure, not a simulated one.
-    monkeypatch.setattr(app.conf, "broker_write_url", f"redis+socket://{tmp_path}/absent.sock")
-    response = client.get("/healthz")
+    absent = f"redis+socket://{tmp_path}/absent.sock"
+    monkeypatch.setattr(app.conf, "broker_write_url", absent)
+    monkeypatch.setattr(app.conf, "broker_read_url", absent)
+    with no_broadcasts():
+        response = client.get("/healthz")
     body = response.json()
     assert response.status_code == 503
-    assert body["database"]["ok"] is True
-    assert body["database"]["pgvector"]
-    assert body["broker"]["ok"] is False
-    assert body["worker"]["ok"] is False
+    assert body == {"status": "degraded", "database": {"ok": True}, "broker": {"ok": False}, "worker": {"ok": False}}
 
 
 @pytest.mark.worker
-def test_healthz_is_200_with_a_real_worker(client, celery_worker):
-    response = client.get("/healthz")
-    body = response.json()
-    assert response.status_code == 200, body
+def test_healthz_is_200_with_a_real_worker_and_costs_one_query(client, admin_user, celery_worker):
+    with no_broadcasts(), CaptureQueriesContext(connection) as queries:
+        response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert set(response.json()) == VERDICT_ONLY
+    assert len(queries) == 1  # the database check; the workers come from their heartbeats
+
+    client.force_login(admin_user)
+    body = client.get("/healthz").json()
     queues = next(iter(body["worker"]["workers"].values()))
     assert queues == ["embed", "ingest", "realtime"]
+    assert all(body["worker"]["queues"].values())
 
 
-def test_healthz_says_whether_services_work_but_not_where_they_are(client):
+def test_healthz_says_whether_services_work_but_only_staff_learn_more(client, alice):
     body = client.get("/healthz").json()
-    assert body["database"]["ok"] is True and body["database"]["embedded"] is True
-    assert body["broker"]["ok"] is True
-    assert "where" not in body["database"] and "where" not in body["broker"]
+    assert set(body) == VERDICT_ONLY
+    assert body["database"] == {"ok": True} and body["broker"] == {"ok": True}
+    client.force_login(alice)
+    body = client.get("/healthz").json()
+    assert body["database"]["embedded"] is True and body["database"]["pgvector"]
+    assert "where" in body["database"] and "models" in body

@@ -6,6 +6,8 @@ import sys
 
 from django.conf import settings
 
+from tests.conftest import service_env
+
 PROBE = """
 import json, sys
 from mediavault.wsgi import application
@@ -19,8 +21,9 @@ print(json.dumps({"codes": codes, "heavy": heavy}))
 """
 
 
-def test_the_web_app_serves_requests_without_importing_inference_libraries():
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin", "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+def test_the_web_app_serves_requests_without_importing_inference_libraries(django_db_setup):
+    # The suite's own database and broker (never the developer's var/), and no bytecode in the tree.
+    env = {**service_env(), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     out = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120
     )

@@ -1,11 +1,11 @@
-"""Portal test helpers: signed-in test clients and asset rows built straight in the database."""
+"""Portal test helpers: asset rows (with thumbnails rows) built straight in the database."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 
-from assets.models import Asset, Rendition, Status, Visibility
+from assets.models import Asset, BlobStore, Rendition, Status, Visibility
+from tests.factories import asset_row, fake_blob
 
 _counter = itertools.count(1)
 
@@ -14,17 +14,13 @@ def make_asset(owner, *, title=None, visibility=Visibility.PRIVATE, team=None, s
                tags=(), renditions=True, error="", **fields) -> Asset:
     """An asset row with fake file names: enough for pages that list and describe assets."""
     n = next(_counter)
-    sha = hashlib.sha256(f"asset-{n}".encode()).hexdigest()
-    asset = Asset.objects.create(
-        owner=owner,
+    asset = asset_row(
+        owner,
         team=team,
         visibility=visibility,
-        file=f"originals/{sha[:2]}/{sha[2:4]}/{sha}.jpg",
         original_filename=f"IMG_{n:04d}.jpg",
         title=title if title is not None else f"Asset {n}",
         tags=list(tags),
-        sha256=sha,
-        mime_type="image/jpeg",
         byte_size=1000 + n,
         width=640,
         height=480,
@@ -34,8 +30,6 @@ def make_asset(owner, *, title=None, visibility=Visibility.PRIVATE, team=None, s
     )
     if renditions:
         for size, (w, h) in ((256, (256, 192)), (1024, (640, 480))):
-            Rendition.objects.create(
-                asset=asset, spec=f"max{size}", file=f"renditions/{sha[:2]}/{sha[2:4]}/{asset.uid}-max{size}.jpg",
-                width=w, height=h,
-            )
+            Rendition.objects.create(asset=asset, spec=f"max{size}", blob=fake_blob(BlobStore.RENDITION),
+                                     width=w, height=h)
     return asset

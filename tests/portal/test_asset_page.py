@@ -192,25 +192,38 @@ def test_owner_cannot_move_asset_into_someone_elses_team(client_for, charlie, te
     assert asset.team is None
 
 
-def test_delete_asks_then_removes_row_and_files(client_for, alice, django_capture_on_commit_callbacks):
+def test_delete_asks_then_trashes_and_purging_removes_row_and_files(
+    client_for, alice, django_capture_on_commit_callbacks
+):
     asset = uploaded(alice, upload_bytes(make_jpeg(), "gone.jpg"))
     process_asset(asset.pk)
-    files = [asset.file.name, *Rendition.objects.filter(asset=asset).values_list("file", flat=True)]
+    files = [asset.blob.name, *Rendition.objects.filter(asset=asset).values_list("blob__name", flat=True)]
     assert len(files) == 3 and all(default_storage.exists(name) for name in files)
     client = client_for(alice)
 
     confirm = client.get(f"/assets/{asset.pk}/delete/")
     assert confirm.status_code == 200
-    assert "Delete “gone”?" in confirm.content.decode()
-    assert Asset.objects.filter(pk=asset.pk).exists()  # asking deletes nothing
+    assert "Move “gone” to the trash?" in confirm.content.decode()
+    assert Asset.objects.alive().filter(pk=asset.pk).exists()  # asking deletes nothing
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/assets/{asset.pk}/delete/")
+    response = client.post(f"/assets/{asset.pk}/delete/")
     assert response.status_code == 302
     assert response["Location"] == "/"
+    assert Asset.objects.get(pk=asset.pk).in_trash
+    assert all(default_storage.exists(name) for name in files)  # restorable: the files stay
+    assert "Moved “gone” to the trash." in client.get("/").content.decode()
+    assert client.get(f"/assets/{asset.pk}/").status_code == 404
+    trash = client.get("/trash/").content.decode()
+    assert 'data-testid="trash-row"' in trash and "gone" in trash
+
+    confirm = client.post("/trash/purge/", {"asset": [asset.pk]})
+    assert "Delete 1 asset for good?" in confirm.content.decode()
+    assert Asset.objects.filter(pk=asset.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/trash/purge/", {"asset": [asset.pk], "confirm": "1"})
+    assert response.status_code == 302
     assert not Asset.objects.filter(pk=asset.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
-    assert "Deleted “gone”." in client.get("/").content.decode()
 
 
 def test_reprocess_resets_status_and_enqueues(client_for, alice, django_capture_on_commit_callbacks):

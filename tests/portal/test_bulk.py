@@ -92,13 +92,14 @@ def test_delete_asks_with_the_count_then_deletes(client_for, alice, bob, pair):
     confirm = post(client, {"action": "delete", "asset": ids, "next": "/"})
     assert confirm.status_code == 200
     html = confirm.content.decode()
-    assert "Delete 2 assets?" in html
+    assert "Move 2 assets to the trash?" in html
     assert "1 selected asset will be skipped" in html
-    assert Asset.objects.count() == 3  # nothing yet
+    assert Asset.objects.alive().count() == 3  # nothing yet
     assert html.count('name="asset"') == 3
     response = post(client, {"action": "delete", "asset": ids, "confirm": "1", "next": "/"}, follow=True)
-    assert "Deleted 2 assets." in messages_of(response)[0]
-    assert list(Asset.objects.all()) == [other]
+    assert "Moved to the trash: 2 assets." in messages_of(response)[0]
+    assert list(Asset.objects.alive()) == [other]
+    assert set(Asset.objects.in_trash_of(alice)) == set(pair)
 
 
 def test_needs_its_parameter_and_a_selection(client_for, alice, pair):

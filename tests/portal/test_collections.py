@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from assets import collections
+from assets.actions import collections
 from assets.models import Collection, ShareRole, Visibility
 from tests.portal.conftest import make_asset
 

@@ -188,7 +188,7 @@ def test_date_ranges_tags_and_sort(client_for, alice):
 
 
 def test_empty_collection_filter_explains(client_for, alice):
-    from assets import collections
+    from assets.actions import collections
 
     make_asset(alice)
     empty = collections.create_collection(alice, "Nothing yet")

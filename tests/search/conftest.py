@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 from django.db import connection
 
 from assets.models import Asset, Visibility
 from search.analyzer import document_tokens
+from tests.factories import asset_row
 
 
 def make_asset(owner, **fields) -> Asset:
-    """An Asset row through the ORM (so the indexing signal runs); no file behind it."""
-    name = fields.pop("original_filename", "untitled.jpg")
+    """An indexed Asset row (organisation-visible unless told); no file behind it."""
+    fields.setdefault("original_filename", "untitled.jpg")
     fields.setdefault("visibility", Visibility.ORGANISATION)
-    return Asset.objects.create(
-        owner=owner, original_filename=name, file=f"test/{uuid.uuid4().hex}", sha256=uuid.uuid4().hex * 2,
-        mime_type="image/jpeg", byte_size=1, **fields,
-    )
+    return asset_row(owner, **fields)
 
 
 def stored_index() -> dict:
@@ -28,8 +25,8 @@ def stored_index() -> dict:
         stats = cursor.fetchone() or (0, 0)
         cursor.execute("SELECT term, df FROM search_term")
         df = dict(cursor.fetchall())
-        cursor.execute("SELECT asset_id, length, stale FROM search_document")
-        documents = {asset_id: (length, stale) for asset_id, length, stale in cursor.fetchall()}
+        cursor.execute("SELECT asset_id, length FROM search_document")
+        documents = dict(cursor.fetchall())
         cursor.execute("SELECT asset_id, term, tf, dl FROM search_posting")
         postings = {(asset_id, term): (tf, dl) for asset_id, term, tf, dl in cursor.fetchall()}
     return {"stats": tuple(stats), "df": df, "documents": documents, "postings": postings}
@@ -38,13 +35,13 @@ def stored_index() -> dict:
 def recomputed_index() -> dict:
     """The same, computed from the assets alone with the analyzer: what a rebuild would write."""
     documents, postings, df = {}, {}, Counter()
-    for asset in Asset.objects.all():
+    for asset in Asset.objects.alive():
         tokens = document_tokens(asset)
-        documents[asset.pk] = (len(tokens), False)
+        documents[asset.pk] = len(tokens)
         for term, tf in Counter(tokens).items():
             postings[(asset.pk, term)] = (tf, len(tokens))
             df[term] += 1
-    stats = (len(documents), sum(length for length, _ in documents.values()))
+    stats = (len(documents), sum(documents.values()))
     return {"stats": stats, "df": dict(df), "documents": documents, "postings": postings}
 
 

@@ -6,11 +6,11 @@ import pytest
 from django.db import connection, transaction
 
 from assets import actions
+from assets.actions import pipeline
 from assets.models import Asset, Status, Visibility
 from search.analyzer import document_tokens
 from search.bm25 import bm25_scores
-from search.indexing import reindex_all, reindex_stale
-from search.models import Document
+from search.indexing import reindex_all
 from tests.search.conftest import assert_index_consistent, make_asset, stored_index
 
 pytestmark = pytest.mark.django_db
@@ -40,12 +40,16 @@ def test_creating_assets_indexes_them(assets):
 
 def test_edits_and_deletions_by_every_path_keep_the_statistics_exact(assets):
     first, second, third, fourth = assets
-    actions.update_asset(first, {"description": "Fishing boats", "tags": ["sea"]})
+    actions.update_asset(None, first, {"description": "Fishing boats", "tags": ["sea"]})
     assert_index_consistent()
-    second.caption = "A small red boat, moored"
-    second.save()
+    actions.update_asset(None, second, {"caption": "A small red boat, moored"})
     assert_index_consistent()
-    actions.delete_asset(third)
+    actions.trash(None, [third.pk])
+    assert_index_consistent()
+    actions.restore(None, [third.pk])
+    assert_index_consistent()
+    actions.trash(None, [third.pk])
+    actions.purge(None, [third.pk])
     assert_index_consistent()
     Asset.objects.filter(pk=fourth.pk).delete()
     assert_index_consistent()
@@ -60,7 +64,7 @@ def test_a_rolled_back_transaction_leaves_the_index_as_it_was(assets, alice):
     before = stored_index()
     with pytest.raises(RuntimeError), transaction.atomic():
         make_asset(alice, original_filename="new.jpg", description="harbour lights")
-        actions.update_asset(assets[0], {"title": "Completely different words"})
+        actions.update_asset(None, assets[0], {"title": "Completely different words"})
         Asset.objects.filter(pk=assets[1].pk).delete()
         assert stored_index() != before
         raise RuntimeError("roll back")
@@ -68,48 +72,55 @@ def test_a_rolled_back_transaction_leaves_the_index_as_it_was(assets, alice):
     assert_index_consistent()
 
 
-def test_saves_that_change_no_indexed_text_do_not_touch_the_index(assets, other_team, django_assert_num_queries):
+def _index_writes(queries) -> list[str]:
+    """The statements of `queries` that write the search tables."""
+    verbs = ("INSERT INTO SEARCH_", "DELETE FROM SEARCH_", "UPDATE SEARCH_")
+    return [q["sql"] for q in queries if any(verb in q["sql"].upper().replace('"', "") for verb in verbs)]
+
+
+def test_edits_that_change_no_indexed_text_do_not_touch_the_index(assets, other_team):
+    from django.test.utils import CaptureQueriesContext
+
     asset = assets[0]
-    asset.visibility = Visibility.ORGANISATION
-    with django_assert_num_queries(2):  # the UPDATE, and reading the stored token hash
-        asset.save()
-    asset.status = Status.READY
-    with django_assert_num_queries(1):  # update_fields without text fields: nothing else at all
-        asset.save(update_fields=["status"])
-    asset.title = "HARBOUR at dawn!"  # same tokens: the trigger's stale flag is just cleared
-    with django_assert_num_queries(3):
-        asset.save()
+    with CaptureQueriesContext(connection) as queries:
+        actions.update_asset(None, asset, {"visibility": Visibility.ORGANISATION})
+    assert _index_writes(queries.captured_queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        actions.update_asset(None, asset, {"title": "HARBOUR at dawn!"})  # other text, the same tokens
+    assert _index_writes(queries.captured_queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        actions.update_asset(None, asset, {"title": "Harbour at dusk"})
+    assert _index_writes(queries.captured_queries)
     assert_index_consistent()
 
 
-def test_text_changed_behind_save_is_flagged_and_caught_up(assets):
-    # The ingest step writes EXIF fields with queryset.update(), which sends no signal.
-    Asset.objects.filter(pk=assets[1].pk).update(camera_make="Fujifilm", camera_model="X-T5")
-    Asset.objects.filter(pk=assets[0].pk).update(status=Status.READY)  # not an indexed column
-    assert list(Document.objects.filter(stale=True).values_list("asset_id", flat=True)) == [assets[1].pk]
+def test_metadata_a_worker_writes_is_indexed_in_the_same_transaction(assets):
+    """Camera make and model are indexed: finishing ingest writes them and their postings together."""
+    Asset.objects.filter(pk=assets[1].pk).update(status=Status.PENDING)
+    claim = pipeline.claim_ingest(assets[1].pk)
     assert bm25_scores("fujifilm", visible=None, limit=5) == []
-
-    assert reindex_stale() == 1
+    assert pipeline.finish_ingest(claim, pipeline.IngestResult({"camera_make": "Fujifilm", "camera_model": "X-T5"}))
     assert [pk for pk, _ in bm25_scores("fujifilm", visible=None, limit=5)] == [assets[1].pk]
-    assert not Document.objects.filter(stale=True).exists()
     assert_index_consistent()
-    assert reindex_stale() == 0
 
 
-def test_assets_created_without_signals_are_indexed_by_reindex_stale(assets, alice):
+def test_reindex_all_backfills_assets_loaded_in_bulk(assets, alice):
+    from tests.factories import fake_blob
+
+    blob = fake_blob()
     Asset.objects.bulk_create([
-        Asset(owner=alice, original_filename=f"bulk_{i}.jpg", file=f"t/{i}", sha256=f"{i:064d}", mime_type="image/jpeg",
+        Asset(owner=alice, original_filename=f"bulk_{i}.jpg", blob=blob, sha256=f"{i:064d}", mime_type="image/jpeg",
               byte_size=1, description="bulk loaded lighthouse")
         for i in range(3)
     ])
     assert bm25_scores("lighthouse", visible=None, limit=5) == []
-    assert reindex_stale(batch_size=2) == 3
+    assert reindex_all(batch_size=2) == 7
     assert len(bm25_scores("lighthouse", visible=None, limit=5)) == 3
     assert_index_consistent()
 
 
 def test_reindex_all_reproduces_the_incremental_index(assets):
-    actions.update_asset(assets[2], {"tags": ["retriever", "sand"]})
+    actions.update_asset(None, assets[2], {"tags": ["retriever", "sand"]})
     before = stored_index()
     assert reindex_all(batch_size=3) == 4
     assert stored_index() == before

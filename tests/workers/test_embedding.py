@@ -4,9 +4,11 @@ import threading
 
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection
 
 from assets import actions
+from assets.actions import pipeline
 from assets.models import Asset, Embedding, EmbeddingStatus, Status
 from tests.conftest import make_jpeg, sample, upload_bytes, upload_file
 from workers import embedding
@@ -20,6 +22,10 @@ def _ready_asset(user, data: bytes, name: str) -> Asset:
     return Asset.objects.get(pk=result.asset.pk)
 
 
+def ids(assets) -> list[int]:
+    return [asset.pk for asset in assets]
+
+
 def _colours(n: int) -> list[bytes]:
     return [make_jpeg(color=(40 * i % 256, 255 - 30 * i % 256, 90), size=(48 + i, 40)) for i in range(n)]
 
@@ -28,7 +34,7 @@ def _colours(n: int) -> list[bytes]:
 def test_vectors_are_stored_with_their_model_and_batches_do_not_change_them(alice, tiny_models_in_process, settings):
     assets = [_ready_asset(alice, data, f"c{i}.jpg") for i, data in enumerate(_colours(5))]
     settings.EMBED_BATCH_SIZE = 2
-    report = embedding.embed_assets(assets)
+    report = embedding.embed_now(ids(assets))
     assert report.image_vectors == 5 and report.text_vectors == 5 and not report.failed
     image_model, text_model = registry.get_model("image"), registry.get_model("text")
     rows = {(e.asset_id, e.kind): e for e in Embedding.objects.all()}
@@ -41,7 +47,7 @@ def test_vectors_are_stored_with_their_model_and_batches_do_not_change_them(alic
     batched = np.array([rows[(a.pk, "image")].vector for a in assets])
     # Same images in one batch of five: halfvec storage rounds, so compare at fp16 precision.
     settings.EMBED_BATCH_SIZE = 5
-    embedding.embed_assets(assets, force=True)
+    embedding.embed_now(ids(assets), force=True)
     whole = np.array([Embedding.objects.get(asset=a, kind="image").vector for a in assets])
     assert np.allclose(batched, whole, atol=2e-3)
     assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=5e-3)
@@ -51,12 +57,12 @@ def test_vectors_are_stored_with_their_model_and_batches_do_not_change_them(alic
 @pytest.mark.django_db
 def test_unchanged_text_is_not_recomputed_but_edited_text_is(alice, tiny_models_in_process):
     asset = _ready_asset(alice, make_jpeg(), "a.jpg")
-    assert embedding.embed_assets([asset]).text_vectors == 1
-    assert embedding.embed_assets([asset]).text_vectors == 0
-    actions.update_asset(asset, {"description": "a lighthouse at dusk"})
+    assert embedding.embed_now([asset.pk]).text_vectors == 1
+    assert embedding.embed_now([asset.pk]).text_vectors == 0
+    actions.update_asset(alice, asset, {"description": "a lighthouse at dusk"})
     asset.refresh_from_db()
     assert asset.embedding_status == EmbeddingStatus.PENDING
-    assert embedding.embed_assets([asset]).text_vectors == 1
+    assert embedding.embed_now([asset.pk]).text_vectors == 1
     row = Embedding.objects.get(asset=asset, kind="text")
     assert row.source_hash == embedding.text_hash(asset.document_text())
 
@@ -65,16 +71,16 @@ def test_unchanged_text_is_not_recomputed_but_edited_text_is(alice, tiny_models_
 def test_an_unreadable_file_fails_that_asset_only_with_a_readable_error(alice, tiny_models_in_process):
     good = _ready_asset(alice, make_jpeg(), "good.jpg")
     bad = _ready_asset(alice, make_jpeg(color=(1, 2, 3)), "bad.jpg")
-    with open(bad.file.path, "wb") as handle:
+    with open(default_storage.path(bad.blob.name), "wb") as handle:
         handle.write(b"not an image any more")
-    report = embedding.embed_assets([good, bad])
+    report = embedding.embed_now([good.pk, bad.pk])
     good.refresh_from_db(), bad.refresh_from_db()
     assert good.embedding_status == EmbeddingStatus.READY
     assert bad.embedding_status == EmbeddingStatus.FAILED
     assert "image embedding failed" in bad.embedding_error
     assert set(report.failed) == {bad.pk}
     # Retrying is one call once the file is good again.
-    actions.request_embedding([bad.pk])
+    actions.request_embedding(alice, [bad.pk])
     bad.refresh_from_db()
     assert bad.embedding_status == EmbeddingStatus.PENDING and bad.embedding_error == ""
 
@@ -87,7 +93,7 @@ def test_unavailable_model_is_skipped_not_failed(alice, worker_model_env, monkey
     registry.reset_registry()
     try:
         asset = _ready_asset(alice, make_jpeg(), "a.jpg")
-        report = embedding.embed_assets([asset])
+        report = embedding.embed_now([asset.pk])
     finally:
         registry.reset_registry()
     asset.refresh_from_db()
@@ -120,8 +126,8 @@ def test_two_workers_never_claim_the_same_asset(alice):
     def worker(slot: int) -> None:
         try:
             barrier.wait()
-            while batch := embedding.claim(4):
-                claimed[slot].extend(a.pk for a in batch)
+            while claim := pipeline.claim_embedding(4):
+                claimed[slot].extend(claim.ids)
         finally:
             connection.close()
 
@@ -146,7 +152,7 @@ def test_real_photo_orientation_is_applied_before_embedding(alice, tiny_models_i
         alice, upload_file(sample("jpg/orientation/landscape_6.jpg")), "l6.jpg", actions.AssetOptions()
     ).asset
     Asset.objects.update(status=Status.READY)
-    embedding.embed_assets([upright, rotated], kinds=("image",))
+    embedding.embed_now([upright.pk, rotated.pk], kinds=("image",))
     a, b = (np.array(Embedding.objects.get(asset=x, kind="image").vector) for x in (upright, rotated))
     # Same picture once EXIF orientation is applied: near-identical vectors even from a random model.
     assert float(a @ b) > 0.98

@@ -74,11 +74,12 @@ def test_realtime_timeout_raises_one_specific_exception(celery_worker, settings)
     assert caught.value.reason == "worker timeout"
 
 
-def test_health_reports_the_models_the_worker_serves(celery_worker, client):
+def test_health_reports_the_models_the_worker_serves_to_staff(celery_worker, client, alice):
     from mediavault.celery import app
 
     # The periodic sweep re-reports the models (this test's database was emptied since worker start).
     app.send_task("workers.sweep").get(timeout=30)
+    client.force_login(alice)
     body = client.get("/healthz").json()
     assert body["models"]["text"]["available"] is True
     assert body["models"]["image"]["device"] == "cpu"

@@ -5,19 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from assets.imaging import open_upright
 
 
 def load_image_for_model(source: str | Path | IO[bytes], size: int) -> Image.Image:
-    """Open an image upright, in RGB, decoded no larger than needed for a ``size`` x ``size`` input.
-
-    For JPEGs ``draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling) while keeping
-    both sides at least ``size``; on 12-MP photos that made decoding about 4x faster here, and
-    the model's own resize then works from a much smaller image.
-    """
-    with Image.open(source) as image:
-        if image.format == "JPEG":
-            image.draft("RGB", (size, size))
-        # exif_transpose reads the orientation tag from the header, so it works after draft too.
-        upright = ImageOps.exif_transpose(image)
-        return upright.convert("RGB")
+    """Upright RGB, decoded no larger than needed for a ``size`` x ``size`` input (see
+    ``assets.imaging.upright``); the model's own resize then works from a much smaller image."""
+    return open_upright(source, size)

@@ -1,7 +1,9 @@
 """python manage.py reembed [--kind image|text] [--only-missing] [--queue]
 
 Backfills vectors for the active models, in this process with a progress bar (or, with
---queue, by handing the work to the embed workers).
+--queue, by handing the work to the embed workers). It claims each batch like a worker does
+(a lease it keeps renewing), so the sweeper neither takes a batch back mid-run nor leaves one
+stranded if the command dies: its leases run out and the workers pick the assets up.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +14,8 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from assets import actions
-from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status
+from assets.actions import pipeline
+from assets.models import Asset, EmbeddingKind, Status
 
 
 class Command(BaseCommand):
@@ -25,14 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=settings.EMBED_BATCH_SIZE)
 
     def handle(self, *args, kind=None, only_missing=False, queue=False, batch_size=64, **options):
-        from workers.embedding import embed_assets
+        from workers.embedding import embed_claimed
         from workers.reporting import record_active_models
 
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         kinds = [kind] if kind else list(EmbeddingKind.values)
         record_active_models(worker="reembed")
-        assets = Asset.objects.filter(status=Status.READY)
+        assets = Asset.objects.alive().filter(status=Status.READY)
         if only_missing:
             missing = Q()
             for k in kinds:
@@ -40,22 +43,29 @@ class Command(BaseCommand):
             assets = assets.filter(missing)
         ids = list(assets.order_by("pk").values_list("pk", flat=True))
         if queue:
-            count = actions.request_embedding(ids)
+            count = actions.request_embedding(None, ids)
             self.stdout.write(f"queued {count} asset(s) for the embed workers")
             return
-        Asset.objects.filter(pk__in=ids).update(embedding_status=EmbeddingStatus.EMBEDDING)
-        vectors = failed = 0
+        vectors = failed = busy = 0
         skipped: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=settings.EMBED_DECODE_THREADS) as pool, tqdm(
             total=len(ids), unit="asset", desc="reembed", file=self.stderr
         ) as bar:
             for start in range(0, len(ids), batch_size):
-                batch = list(Asset.objects.filter(pk__in=ids[start : start + batch_size]).order_by("pk"))
-                report = embed_assets(batch, pool, kinds=kinds, force=not only_missing)
+                batch = ids[start : start + batch_size]
+                # Assets a worker holds right now are skipped: that worker is computing their vectors.
+                claim = pipeline.claim_embedding(len(batch), batch, include_done=True)
+                if claim is None:
+                    busy += len(batch)
+                    bar.update(len(batch))
+                    continue
+                busy += len(batch) - len(claim.assets)
+                report = embed_claimed(claim, pool, kinds=kinds, force=not only_missing)
                 vectors += report.image_vectors + report.text_vectors
                 failed += len(report.failed)
                 skipped.update(report.skipped)
                 bar.update(len(batch))
         for skipped_kind, reason in skipped.items():
             self.stdout.write(f"skipped {skipped_kind} vectors: {reason}")
-        self.stdout.write(f"reembed: {len(ids)} asset(s), {vectors} vector(s) written, {failed} failed")
+        note = f", {busy} being embedded by a worker" if busy else ""
+        self.stdout.write(f"reembed: {len(ids)} asset(s), {vectors} vector(s) written, {failed} failed{note}")

@@ -9,41 +9,8 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField
 
-from assets.storage import original_upload_to, rendition_upload_to
-
-
-class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    MANAGER = "manager", "Manager"
-
-
-EDIT_ROLES = (Role.EDITOR, Role.MANAGER)
-
-
-class Team(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.team} ({self.role})"
+from assets.models.blobs import Blob
+from assets.models.teams import EDIT_ROLES, Membership, StaffGateQuerySet, Team
 
 
 class Visibility(models.TextChoices):
@@ -87,26 +54,28 @@ def _editable_rule(user) -> Q:
     return Q(owner=user) | (Q(team__in=editor_teams) & ~Q(visibility=Visibility.PRIVATE))
 
 
-class StaffGateQuerySet(models.QuerySet):
-    def _for_staff(self, user, rule):
-        """Nothing for anonymous, inactive or non-staff users, everything for superusers, else `rule`."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        if not user.is_staff:
-            return self.none()
-        return self.filter(rule(user))
+def _trash_rule(user) -> Q:
+    return Q(owner=user)
 
 
 class AssetQuerySet(StaffGateQuerySet):
-    """The one place that decides who sees and who edits an asset; every path goes through it."""
+    """The one place that decides who sees and who edits an asset; every path goes through it.
+
+    An asset in the trash is outside both: only ``in_trash_of`` finds it.
+    """
+
+    def alive(self) -> AssetQuerySet:
+        return self.filter(deleted_at__isnull=True)
 
     def visible_to(self, user) -> AssetQuerySet:
-        return self._for_staff(user, _visible_rule)
+        return self.alive()._for_staff(user, _visible_rule)
 
     def editable_by(self, user) -> AssetQuerySet:
-        return self._for_staff(user, _editable_rule)
+        return self.alive()._for_staff(user, _editable_rule)
+
+    def in_trash_of(self, user) -> AssetQuerySet:
+        """Trashed assets this person may restore or purge: their own (every one for a superuser)."""
+        return self.filter(deleted_at__isnull=False)._for_staff(user, _trash_rule)
 
     def missing_embedding(self, kind: str, model_id: str | None = None) -> AssetQuerySet:
         """Assets with no vector of `kind` from `model_id` (default: the model workers report active)."""
@@ -119,18 +88,28 @@ class AssetQuerySet(StaffGateQuerySet):
 
 
 class Asset(models.Model):
+    """A stored original and what is known about it. Written only by ``assets.actions``.
+
+    Processing runs in stages (ingest, then embedding), each with a status, a claim and a lease:
+    a worker claims an asset by writing a fresh claim token and a lease deadline, renews the
+    lease while it works, and its result is written only while its token is still the claim
+    (``assets.actions.pipeline``). An edit or a reprocess clears the claim, so a result computed
+    from what the asset used to be is discarded instead of overwriting what came after it.
+    """
+
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets")
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
 
-    file = models.FileField(upload_to=original_upload_to, max_length=255)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="assets")
     original_filename = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     caption = models.TextField(blank=True, help_text="Machine or editorial caption; searchable.")
 
+    # Copies of the blob's, fixed at upload: (owner, sha256) is unique, and lists show the size.
     sha256 = models.CharField(max_length=64, db_index=True)
     mime_type = models.CharField(max_length=64)
     media_type = models.CharField(max_length=16, default="image")
@@ -147,16 +126,31 @@ class Asset(models.Model):
     gps_longitude = models.FloatField(null=True, blank=True)
     orientation = models.PositiveSmallIntegerField(null=True, blank=True)
 
+    # Ingest stage: metadata and thumbnails.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     error = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     processing_attempts = models.PositiveIntegerField(default=0)
+    ingest_claim = models.UUIDField(null=True, blank=True, editable=False)
+    ingest_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Embedding stage: vectors of the active models.
     embedding_status = models.CharField(
         max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
     )
     embedding_error = models.TextField(blank=True)
     embedding_changed_at = models.DateTimeField(null=True, blank=True)
+    embedding_attempts = models.PositiveIntegerField(default=0)
+    embedding_claim = models.UUIDField(null=True, blank=True, editable=False)
+    embedding_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # When the asset's next step was last sent to the broker: the sweeper re-sends what waited too long.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -164,6 +158,7 @@ class Asset(models.Model):
     objects = AssetQuerySet.as_manager()
 
     class Meta:
+        app_label = "assets"
         ordering = ["-created_at", "-id"]
         constraints = [
             # Same bytes from the same owner are one asset; the constraint settles upload races.
@@ -176,6 +171,10 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.original_filename
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
 
     def is_editable_by(self, user) -> bool:
         return Asset.objects.editable_by(user).filter(pk=self.pk).exists()
@@ -204,6 +203,7 @@ class Embedding(models.Model):
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        app_label = "assets"
         constraints = [
             models.UniqueConstraint(fields=["asset", "kind", "model_id"], name="unique_embedding_per_model")
         ]
@@ -214,16 +214,17 @@ class Embedding(models.Model):
 
 
 class Rendition(models.Model):
-    """A derived file (thumbnail) of an asset; one row per (asset, spec), made with get_or_create."""
+    """A derived file (thumbnail) of an asset; one row per (asset, spec), its bytes a blob."""
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="renditions")
     spec = models.CharField(max_length=32)
-    file = models.FileField(upload_to=rendition_upload_to, max_length=255)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="renditions")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     mime_type = models.CharField(max_length=64, default="image/jpeg")
 
     class Meta:
+        app_label = "assets"
         constraints = [models.UniqueConstraint(fields=["asset", "spec"], name="unique_rendition")]
 
     def __str__(self) -> str:
@@ -248,6 +249,7 @@ class ActiveModel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        app_label = "assets"
         ordering = ["kind"]
 
     def __str__(self) -> str:
@@ -257,82 +259,3 @@ class ActiveModel(models.Model):
     def model_id_for(cls, kind: str) -> str | None:
         row = cls.objects.filter(kind=kind, available=True).values_list("model_id", flat=True).first()
         return row
-
-
-# --- Collections ----------------------------------------------------------------------------
-
-
-class ShareRole(models.TextChoices):
-    VIEWER = "viewer", "Viewer (can see the collection)"
-    EDITOR = "editor", "Editor (can rename it and add or remove assets)"
-
-
-def _collection_visible_rule(user) -> Q:
-    member_teams = Membership.objects.filter(user=user).values("team")
-    shared = CollectionShare.objects.filter(team__in=member_teams).values("collection")
-    return Q(owner=user) | Q(pk__in=shared)
-
-
-def _collection_editable_rule(user) -> Q:
-    editor_teams = Membership.objects.filter(user=user, role__in=EDIT_ROLES).values("team")
-    shared = CollectionShare.objects.filter(team__in=editor_teams, role=ShareRole.EDITOR).values("collection")
-    return Q(owner=user) | Q(pk__in=shared)
-
-
-class CollectionQuerySet(StaffGateQuerySet):
-    """Who sees and who changes a collection. Seeing a collection never lets anyone see more assets:
-    its pages list only ``Asset.objects.visible_to(user)``."""
-
-    def visible_to(self, user) -> CollectionQuerySet:
-        return self._for_staff(user, _collection_visible_rule)
-
-    def editable_by(self, user) -> CollectionQuerySet:
-        return self._for_staff(user, _collection_editable_rule)
-
-
-class Collection(models.Model):
-    """A named set of assets, owned by one person and optionally shared with teams."""
-
-    name = models.CharField(max_length=120)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
-    assets = models.ManyToManyField(Asset, through="CollectionItem", related_name="collections")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = CollectionQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def is_editable_by(self, user) -> bool:
-        return Collection.objects.editable_by(user).filter(pk=self.pk).exists()
-
-
-class CollectionItem(models.Model):
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="collection_items")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    added_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["collection", "asset"], name="unique_collection_item")]
-        ordering = ["-added_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.asset_id} in {self.collection_id}"
-
-
-class CollectionShare(models.Model):
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="shares")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="collection_shares")
-    role = models.CharField(max_length=16, choices=ShareRole.choices, default=ShareRole.VIEWER)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["collection", "team"], name="unique_collection_share")]
-        ordering = ["team__name"]
-
-    def __str__(self) -> str:
-        return f"{self.collection} shared with {self.team} ({self.role})"

@@ -1,0 +1,361 @@
+"""Processing stages as compare-and-set transitions: claim, renew, finish, and the sweeper.
+
+An asset goes through ingest (metadata, thumbnails), then embedding (vectors). A worker claims
+an asset for a stage with a fresh token and a lease deadline, renews the lease while it works
+(workers.leases), and reports its result with the token: the result is written only if that
+token is still the claim. Anything that changes what the stage computes from (an edit of the
+text, a reprocess) clears the claim, so the late result is discarded and the asset is queued
+again: no edit is ever overwritten by a result computed before it.
+
+A lost message or a killed worker never loses an asset: the sweeper takes back claims whose
+lease ran out and sends again what has waited in the queue too long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from assets import keyword_index, queue
+from assets.actions import audit, blobs
+from assets.models import Asset, BlobStore, Embedding, EmbeddingStatus, Rendition, Status
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The columns of one stage on Asset."""
+
+    name: str
+    status: str
+    active: str  # the status while claimed
+    claim: str
+    lease: str
+    attempts: str
+    error: str
+    changed_at: str
+
+    def reset(self) -> dict:
+        """Back to pending, unclaimed: what an edit or a retry writes."""
+        return {self.status: "pending", self.claim: None, self.lease: None, self.error: ""}
+
+
+INGEST = Stage(
+    "ingest", "status", Status.PROCESSING, "ingest_claim", "ingest_lease_until", "processing_attempts", "error",
+    "status_changed_at",
+)
+EMBEDDING = Stage(
+    "embedding", "embedding_status", EmbeddingStatus.EMBEDDING, "embedding_claim", "embedding_lease_until",
+    "embedding_attempts", "embedding_error", "embedding_changed_at",
+)
+STAGES = {stage.name: stage for stage in (INGEST, EMBEDDING)}
+
+
+def lease_deadline(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()) + dt.timedelta(seconds=settings.LEASE_S)
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: uuid.UUID
+    assets: list[Asset]
+
+    @property
+    def ids(self) -> list[int]:
+        return [asset.pk for asset in self.assets]
+
+
+def _claim(stage: Stage, queryset, limit: int) -> Claim | None:
+    with transaction.atomic():
+        # skip_locked: rows another worker is claiming are skipped, never shared or waited for. The
+        # blob comes along: decoding threads read it without a query (or a transaction) of their own.
+        rows = list(
+            queryset.select_related("blob").select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit]
+        )
+        if not rows:
+            return None
+        token, now = uuid.uuid4(), timezone.now()
+        values = {stage.status: stage.active, stage.claim: token, stage.lease: lease_deadline(now),
+                  stage.changed_at: now}
+        Asset.objects.filter(pk__in=[a.pk for a in rows]).update(**values, **{stage.attempts: F(stage.attempts) + 1})
+        for asset in rows:
+            for name, value in values.items():
+                setattr(asset, name, value)
+    return Claim(token, rows)
+
+
+def renew_lease(stage: Stage, token: uuid.UUID) -> int:
+    """Push the lease of every asset still held under `token` forward; 0 once the claim is lost."""
+    return Asset.objects.filter(**{stage.claim: token, stage.status: stage.active}).update(
+        **{stage.lease: lease_deadline()}
+    )
+
+
+def _held(stage: Stage, token: uuid.UUID, ids: Iterable[int] | None = None) -> list[Asset]:
+    """Lock the assets still claimed under `token`, in id order; the others are no longer ours."""
+    rows = Asset.objects.select_for_update(of=("self",)).filter(**{stage.claim: token, stage.status: stage.active})
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return list(rows.order_by("pk"))
+
+
+def _release_claim(stage: Stage, status: str, error: str = "") -> dict:
+    return {stage.status: status, stage.error: error[:1000], stage.claim: None, stage.lease: None,
+            stage.changed_at: timezone.now()}
+
+
+# --- Ingest -----------------------------------------------------------------------------------
+
+
+def claim_ingest(asset_id: int) -> Claim | None:
+    """Claim one pending asset for ingest; None when it is not pending (done, claimed, gone)."""
+    return _claim(INGEST, Asset.objects.filter(pk=asset_id, status=Status.PENDING), 1)
+
+
+@dataclass
+class RenditionData:
+    spec: str
+    data: bytes
+    width: int
+    height: int
+    mime_type: str = "image/jpeg"
+
+
+@dataclass
+class IngestResult:
+    fields: dict  # metadata columns (EXIF, camera, dimensions, ...)
+    renditions: list[RenditionData] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+INGEST_FIELDS = frozenset({
+    "exif", "camera_make", "camera_model", "lens", "orientation", "taken_at", "gps_latitude", "gps_longitude",
+    "width", "height",
+})
+
+
+def finish_ingest(claim: Claim, result: IngestResult) -> bool:
+    """Write metadata and thumbnails if the claim still holds; False when the result was discarded."""
+    unknown = set(result.fields) - INGEST_FIELDS
+    if unknown:
+        raise ValueError(f"not ingest fields: {sorted(unknown)}")
+    with blobs.new_files() as written, transaction.atomic():
+        held = _held(INGEST, claim.token)
+        if not held:
+            return False
+        asset = held[0]
+        old = {r.spec: r for r in Rendition.objects.select_for_update().filter(asset=asset)}
+        made = {
+            r.spec: (r, blobs.store_bytes(BlobStore.RENDITION, r.data, r.mime_type, written)) for r in result.renditions
+        }
+        replaced = [old[spec].blob_id for spec in made if spec in old and old[spec].blob_id != made[spec][1].pk]
+        for spec, (data, blob) in made.items():
+            Rendition.objects.update_or_create(
+                asset=asset, spec=spec,
+                defaults={"blob": blob, "width": data.width, "height": data.height, "mime_type": data.mime_type},
+            )
+        if replaced:
+            blobs.release(blobs.lock(replaced))
+        before = {name: getattr(asset, name) for name in result.fields}
+        values = {
+            **result.fields,
+            **_release_claim(INGEST, Status.READY),
+            # The new metadata is part of what vectors read: embed again, whatever came before.
+            **EMBEDDING.reset(),
+            "queued_at": timezone.now(),
+        }
+        Asset.objects.filter(pk=asset.pk).update(**values, updated_at=timezone.now())
+        keyword_index.reindex([asset.pk])  # camera make and model are indexed
+        queue.embed_on_commit([asset.pk])
+        audit.record(
+            None, "asset.processed", asset, changes=audit.diff(before, result.fields),
+            detail={"renditions": sorted(made), "seconds": round(result.seconds, 3)},
+        )
+    return True
+
+
+def fail_ingest(claim: Claim, error: str) -> bool:
+    with transaction.atomic():
+        held = _held(INGEST, claim.token)
+        if not held:
+            return False
+        Asset.objects.filter(pk=held[0].pk).update(**_release_claim(INGEST, Status.FAILED, error))
+        audit.record(None, "asset.processing_failed", held[0], detail={"error": error[:1000]})
+    return True
+
+
+# --- Embedding --------------------------------------------------------------------------------
+
+EMBEDDABLE = Q(status=Status.READY)
+
+
+def claim_embedding(limit: int, asset_ids: list[int] | None = None, *, include_done: bool = False) -> Claim | None:
+    """Claim up to `limit` ready assets waiting for vectors (with `include_done`, also those that
+    have them or failed: a forced re-embed); assets claimed by someone else are skipped."""
+    states = [EmbeddingStatus.PENDING]
+    if include_done:
+        states += [EmbeddingStatus.READY, EmbeddingStatus.FAILED]
+    rows = Asset.objects.filter(EMBEDDABLE, embedding_status__in=states)
+    if asset_ids is not None:
+        rows = rows.filter(pk__in=asset_ids)
+    return _claim(EMBEDDING, rows, limit)
+
+
+@dataclass(frozen=True)
+class Vector:
+    asset_id: int
+    kind: str
+    model_id: str
+    vector: object  # a sequence of floats
+    source_hash: str = ""
+
+
+def finish_embedding(
+    claim: Claim, vectors: list[Vector], failed: dict[int, str], skipped: dict[str, str] | None = None
+) -> list[int]:
+    """Store the vectors of the assets still held under the claim and mark them ready (or failed);
+    returns the ids whose result was kept (ready or failed). Assets edited meanwhile keep their new claim-less
+    pending state and their old vectors: the result computed from their old text is dropped."""
+    with transaction.atomic():
+        held = {asset.pk for asset in _held(EMBEDDING, claim.token)}
+        if not held:
+            return []
+        Embedding.objects.bulk_create(
+            [
+                Embedding(asset_id=v.asset_id, kind=v.kind, model_id=v.model_id, dim=len(v.vector), vector=v.vector,
+                          source_hash=v.source_hash)
+                for v in vectors if v.asset_id in held
+            ],
+            update_conflicts=True,
+            unique_fields=["asset", "kind", "model_id"],
+            update_fields=["vector", "dim", "source_hash", "created_at"],
+        )
+        ok = sorted(held - set(failed))
+        Asset.objects.filter(pk__in=ok).update(**_release_claim(EMBEDDING, EmbeddingStatus.READY))
+        for asset_id, error in failed.items():
+            if asset_id in held:
+                Asset.objects.filter(pk=asset_id).update(**_release_claim(EMBEDDING, EmbeddingStatus.FAILED, error))
+        counts: dict[str, int] = {}
+        for v in vectors:
+            if v.asset_id in held:
+                counts[v.kind] = counts.get(v.kind, 0) + 1
+        audit.record(
+            None, "asset.embedded", asset_ids=held,
+            detail={
+                "vectors": counts,
+                "failed": {str(pk): error for pk, error in failed.items() if pk in held},
+                "skipped": skipped or {},
+                "discarded": sorted(set(claim.ids) - held),
+            },
+        )
+    return sorted(held)
+
+
+# --- Requests from people ----------------------------------------------------------------------
+
+
+def reprocess(actor, asset_ids: Iterable[int]) -> list[int]:
+    """Redo metadata, thumbnails and then vectors; a worker busy with one of them loses its claim."""
+    with transaction.atomic():
+        rows = list(Asset.objects.select_for_update().filter(pk__in=list(asset_ids)).alive().order_by("pk"))
+        ids = [a.pk for a in rows]
+        if not ids:
+            return []
+        Asset.objects.filter(pk__in=ids).update(
+            **INGEST.reset(), **EMBEDDING.reset(), processing_attempts=0, embedding_attempts=0,
+            status_changed_at=timezone.now(), queued_at=timezone.now(),
+        )
+        queue.ingest_on_commit(ids)
+        audit.record(actor, "asset.reprocess_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
+    return ids
+
+
+def request_embedding(actor, asset_ids: Iterable[int]) -> int:
+    """Queue ready assets for (re-)embedding; the embed step skips vectors that are already current."""
+    with transaction.atomic():
+        rows = list(Asset.objects.select_for_update().filter(EMBEDDABLE, pk__in=list(asset_ids)).order_by("pk"))
+        ids = [a.pk for a in rows]
+        if not ids:
+            return 0
+        Asset.objects.filter(pk__in=ids).update(
+            **EMBEDDING.reset(), embedding_attempts=0, embedding_changed_at=timezone.now(), queued_at=timezone.now()
+        )
+        queue.embed_on_commit(ids)
+        audit.record(actor, "asset.embedding_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
+    return len(ids)
+
+
+# --- The sweeper ------------------------------------------------------------------------------
+
+
+def _expired(stage: Stage, now: dt.datetime, limit: int) -> tuple[list[int], list[int]]:
+    """Take back claims whose lease ran out: (ids sent again, ids that used up their attempts)."""
+    rows = list(
+        Asset.objects.select_for_update(skip_locked=True)
+        .filter(**{stage.status: stage.active, f"{stage.lease}__lt": now})
+        .order_by("pk")
+        .values_list("pk", stage.attempts)[:limit]
+    )
+    retry = [pk for pk, attempts in rows if attempts < MAX_ATTEMPTS]
+    given_up = [pk for pk, attempts in rows if attempts >= MAX_ATTEMPTS]
+    if retry:
+        Asset.objects.filter(pk__in=retry).update(**stage.reset(), queued_at=now)
+    if given_up:
+        Asset.objects.filter(pk__in=given_up).update(
+            **_release_claim(stage, "failed", f"gave up after {MAX_ATTEMPTS} attempts (the worker stopped each time)")
+        )
+    return retry, given_up
+
+
+def _waiting_too_long(queryset, now: dt.datetime, queue_name: str, limit: int) -> list[int]:
+    """Pending assets whose message may be lost: queued before the cut-off, more of them than the
+    queue holds messages (the queue is first in, first out, so its messages are the newest ones)."""
+    cutoff = now - dt.timedelta(seconds=settings.REQUEUE_AFTER_S)
+    stale = queryset.filter(Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True))
+    waiting = queue.depth(queue_name)
+    if waiting is None:
+        return []  # the broker is down: sending would fail; the next sweep tries again
+    count = stale.count() - waiting
+    if count <= 0:
+        return []
+    oldest_first = stale.order_by(F("queued_at").asc(nulls_first=True), "pk")
+    ids = list(oldest_first.values_list("pk", flat=True)[: min(count, limit)])
+    Asset.objects.filter(pk__in=ids).update(queued_at=now)
+    return ids
+
+
+def sweep(now: dt.datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
+    """Recover what workers abandoned and what the broker lost; one audit entry when it did anything."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ingest_retry, ingest_failed = _expired(INGEST, now, limit)
+        embed_retry, embed_failed = _expired(EMBEDDING, now, limit)
+        ingest_lost = _waiting_too_long(
+            Asset.objects.filter(status=Status.PENDING), now, queue.INGEST_QUEUE, limit
+        )
+        embed_lost = _waiting_too_long(
+            Asset.objects.filter(EMBEDDABLE, embedding_status=EmbeddingStatus.PENDING), now, queue.EMBED_QUEUE, limit
+        )
+        report = {
+            "ingest_expired": ingest_retry, "ingest_gave_up": ingest_failed, "ingest_resent": ingest_lost,
+            "embedding_expired": embed_retry, "embedding_gave_up": embed_failed, "embedding_resent": embed_lost,
+        }
+        touched = {pk for ids in report.values() for pk in ids}
+        if touched:
+            queue.ingest_on_commit(ingest_retry + ingest_lost)
+            resend = embed_retry + embed_lost
+            for start in range(0, len(resend), settings.EMBED_BATCH_SIZE):
+                queue.embed_on_commit(resend[start : start + settings.EMBED_BATCH_SIZE])
+            audit.record(None, "assets.swept", asset_ids=touched, detail={k: len(v) for k, v in report.items() if v})
+    return report

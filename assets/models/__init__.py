@@ -1,0 +1,42 @@
+"""The assets app's models, one module per concern; every writer lives in ``assets.actions``."""
+
+from assets.models.assets import (
+    ActiveModel,
+    Asset,
+    AssetQuerySet,
+    Embedding,
+    EmbeddingKind,
+    EmbeddingStatus,
+    Rendition,
+    Status,
+    Visibility,
+)
+from assets.models.audit import AuditEntry
+from assets.models.blobs import Blob, BlobStore
+from assets.models.collections import Collection, CollectionItem, CollectionQuerySet, CollectionShare, ShareRole
+from assets.models.teams import EDIT_ROLES, Membership, Role, StaffGateQuerySet, Team
+
+__all__ = [
+    "EDIT_ROLES",
+    "ActiveModel",
+    "Asset",
+    "AssetQuerySet",
+    "AuditEntry",
+    "Blob",
+    "BlobStore",
+    "Collection",
+    "CollectionItem",
+    "CollectionQuerySet",
+    "CollectionShare",
+    "Embedding",
+    "EmbeddingKind",
+    "EmbeddingStatus",
+    "Membership",
+    "Rendition",
+    "Role",
+    "ShareRole",
+    "StaffGateQuerySet",
+    "Status",
+    "Team",
+    "Visibility",
+]
