@@ -68,6 +68,10 @@ def _children(settings):
 
 
 def main() -> int:
+    from mediavault.supervisor import die_with_parent
+
+    # `make` may be stopped without passing the signal on: then this process stops too, cleanly.
+    die_with_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     django.setup()

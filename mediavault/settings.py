@@ -216,8 +216,16 @@ CELERY_TASK_ROUTES = {
     "workers.reembed": {"queue": "embed"},
     "workers.realtime.*": {"queue": "realtime"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0) * 5,
+    "socket_connect_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Web requests send messages; with the broker down they must fail fast (the database row stays
+# pending and the sweeper sends it again), not hang on retries.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-assets": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S},
     "purge-expired-trash": {"task": "workers.purge_trash", "schedule": 3600.0},

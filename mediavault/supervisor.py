@@ -24,8 +24,10 @@ BACKOFF_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0
 
 
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
-    with contextlib.suppress(OSError):
+def die_with_parent() -> None:
+    """Ask the kernel to send this process SIGTERM when its parent dies (Linux; elsewhere a no-op).
+    Children call it between fork and exec."""
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -44,7 +46,7 @@ class Child:
     history: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=_die_with_parent)
+        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=die_with_parent)
         self.started_at = time.monotonic()
         if self.ready is not None:
             self.ready(self.process)

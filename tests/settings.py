@@ -12,6 +12,9 @@ from pathlib import Path
 os.environ.setdefault("MEDIAVAULT_REDIS_NAME", f"redis-test-{os.getpid()}")
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_mediavault_{os.getpid()}")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="mediavault-test-media-"))
+# Short leases, so the fault tests see a killed worker's claims come back within seconds.
+os.environ.setdefault("MEDIAVAULT_LEASE_S", "6")
+os.environ.setdefault("MEDIAVAULT_REQUEUE_AFTER_S", "4")
 
 from mediavault.settings import *  # noqa: E402,F403
 from mediavault.settings import BASE_DIR  # noqa: E402

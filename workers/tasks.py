@@ -81,8 +81,9 @@ def _on_worker_ready(sender=None, **kwargs) -> None:
     _beater = Beater(hostname, queues)
     _beater.start()
     _report_models(hostname)
-    # A worker that starts after a crash picks up what the crash left behind.
-    sweep.delay()
+    if "ingest" in queues:
+        # A worker that starts after a crash picks up what the crash left behind.
+        sweep.delay()
 
 
 @worker_shutdown.connect
