@@ -79,8 +79,10 @@ class Supervisor:
             if child.process is not None and child.next_start == 0.0:
                 code = child.process.returncode
                 ran = now - child.started_at
-                child.backoff = BACKOFF_START_S if ran > HEALTHY_AFTER_S else min(child.backoff * 2, BACKOFF_MAX_S)
-                delay = 0.0 if ran > HEALTHY_AFTER_S else child.backoff
+                if ran > HEALTHY_AFTER_S:
+                    delay, child.backoff = 0.0, BACKOFF_START_S
+                else:
+                    delay, child.backoff = child.backoff, min(child.backoff * 2, BACKOFF_MAX_S)
                 child.next_start = now + delay
                 message = f"{child.name} exited with {code} after {ran:.0f}s; restarting in {delay:.0f}s"
                 log.warning(message)

@@ -92,3 +92,69 @@ def test_team_page_edits_memberships_inline(admin_user, alice, bob, team, client
     assert page.count('name="memberships-') > 0
     for user in (alice, bob):
         assert f'value="{user.pk}"' in page
+
+
+def test_team_list_costs_the_same_queries_for_1_or_6_teams(admin_user, alice, client_for):
+    from assets.models import Membership, Role, Team
+
+    client = client_for(admin_user)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/assets/team/").status_code == 200
+        return len(captured)
+
+    Team.objects.create(name="T0", slug="t0")
+    few = queries()
+    for i in range(1, 6):
+        team = Team.objects.create(name=f"T{i}", slug=f"t{i}")
+        Membership.objects.create(team=team, user=alice, role=Role.VIEWER)
+    assert queries() == few
+
+
+def _staff_with(user, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="assets", codename__in=codenames))
+    return user
+
+
+def test_admin_edits_follow_the_rules_of_every_other_door(alice, bob, charlie, team, other_team, client_for):
+    """A staff user with the admin's view and change permissions still edits only what they may edit
+    elsewhere, never the owner, only into their own teams, and through the actions (audited)."""
+    from assets.models import AuditEntry
+
+    _staff_with(charlie, "view_asset", "change_asset")
+    alices = make_asset(alice, visibility=Visibility.ORGANISATION, title="Alice's")
+    charlies = make_asset(charlie, visibility=Visibility.ORGANISATION, title="Charlie's")
+    client = client_for(charlie)
+    url = f"/admin/assets/asset/{alices.pk}/change/"
+
+    page = client.get(url)
+    assert page.status_code == 200  # he may see it...
+    assert 'name="title"' not in page.content.decode()  # ...but gets no form to change it
+    response = client.post(url, {"title": "Mine now", "owner": charlie.pk, "team": other_team.pk,
+                                 "visibility": "organisation", "tags": "", "description": "", "caption": ""})
+    assert response.status_code == 403
+    alices.refresh_from_db()
+    assert (alices.owner, alices.title) == (alice, "Alice's")
+
+    own = client.get(f"/admin/assets/asset/{charlies.pk}/change/").content.decode()
+    assert 'name="title"' in own and 'name="owner"' not in own  # only an administrator gives assets away
+    team_options = own.split('name="team"')[1].split("</select>")[0]
+    assert "Newsroom" in team_options and "Studio" not in team_options  # only teams he files under
+    before = AuditEntry.objects.count()
+    response = client.post(f"/admin/assets/asset/{charlies.pk}/change/", {
+        "title": "Renamed", "team": team.pk, "visibility": "team", "tags": "", "description": "", "caption": "",
+    })
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    response = client.post(f"/admin/assets/asset/{charlies.pk}/change/", {
+        "title": "Renamed", "team": other_team.pk, "visibility": "team", "tags": "", "description": "", "caption": "",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    charlies.refresh_from_db()
+    assert (charlies.title, charlies.team, charlies.owner) == ("Renamed", other_team, charlie)
+    entry = AuditEntry.objects.latest("id")
+    assert AuditEntry.objects.count() == before + 1
+    assert (entry.action, entry.actor_name, entry.changes["title"]) == ("asset.updated", "charlie",
+                                                                         ["Charlie's", "Renamed"])

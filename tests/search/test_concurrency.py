@@ -63,3 +63,53 @@ def test_one_thread_setting_runs_in_order(settings):
     order: list = []
     concurrency.run_all([lambda i=i: order.append((i, threading.current_thread().name)) for i in range(3)])
     assert order == [(i, threading.current_thread().name) for i in range(3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_searches_waiting_on_inference_hold_no_database_thread(alice, settings):
+    """Three searches wait for query vectors that do not come while another hybrid search runs: with
+    every database thread of the pool free for statements, that search answers at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assets.models import Asset
+    from search.service import Encoder, SearchRequest, search
+    from tests.search.conftest import make_asset
+    from workers.client import InferenceUnavailable, QueryVector
+
+    make_asset(alice, description="lighthouse at dusk")
+    released = threading.Event()
+    waiting = threading.Semaphore(0)
+
+    class StalledEncoder(Encoder):
+        def text(self, query, kind):
+            waiting.release()
+            released.wait(timeout=30)
+            raise InferenceUnavailable("worker timeout")
+
+    class QuickEncoder(Encoder):
+        def text(self, query, kind):
+            return QueryVector("no-such-model", [1.0, 0.0, 0.0])
+
+    visible = Asset.objects.visible_to(alice)
+    assert concurrency.settings.SEARCH_SQL_THREADS >= 2
+
+    def request(search_request, encoder):
+        """One web request on its own thread (and connection), closed when it ends, as Django does."""
+        try:
+            return search(visible, search_request, encoder)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as requests:
+        stalled = [requests.submit(request, SearchRequest(query="lighthouse", mode="semantic"), StalledEncoder())
+                   for _ in range(3)]
+        for _ in range(6):  # two encodings each (text and CLIP), all started
+            assert waiting.acquire(timeout=10)
+        try:
+            answered = requests.submit(request, SearchRequest(query="lighthouse"), QuickEncoder())
+            quick = answered.result(timeout=5)  # not behind the stalled searches
+            assert len(quick.hits) == 1 and "keyword" in quick.signals_run
+        finally:
+            released.set()
+        for future in stalled:
+            assert set(future.result(timeout=30).degraded) == {"semantic_text", "semantic_image"}

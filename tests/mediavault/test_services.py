@@ -1,0 +1,96 @@
+"""Where the embedded services are started: never by importing the settings; by the runner, by
+manage.py commands and by the test suite. And how `make run` keeps its processes alive."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+
+from mediavault.supervisor import Child, Supervisor
+
+PROBE = """
+import json, os, django
+django.setup()
+from django.conf import settings
+from mediavault import embedded
+print(json.dumps({"db": settings.DATABASES["default"]["HOST"],
+                  "pg": embedded.postgres_running(settings.EMBEDDED_PGDATA),
+                  "redis": embedded.redis_alive(settings.EMBEDDED_REDIS_SOCKET),
+                  "files": sorted(os.listdir(settings.VAR_DIR))}))
+"""
+
+
+def test_importing_the_settings_starts_nothing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "mediavault.settings", "PYTHONDONTWRITEBYTECODE": "1",
+           "MEDIAVAULT_VAR_DIR": str(tmp_path / "var")}
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=settings.BASE_DIR, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["pg"] is False and found["redis"] is False
+    assert found["db"] == str((tmp_path / "var" / "pgdata").resolve())  # where it would be, once started
+    assert "pgdata" not in found["files"] and not any(name.endswith(".sock") for name in found["files"])
+
+
+def _sleeper(seconds: float) -> list[str]:
+    return [sys.executable, "-c", f"import time; time.sleep({seconds})"]
+
+
+def test_the_supervisor_restarts_a_killed_child_with_backoff_and_stops_everything(capsys):
+    worker = Child("worker", _sleeper(60))
+    web = Child("web", _sleeper(60))
+    supervisor = Supervisor([worker, web])
+    supervisor.start()
+    first = worker.process.pid
+    try:
+        worker.process.kill()
+        worker.process.wait()
+        deadline = time.monotonic() + 10
+        while worker.process.pid == first and time.monotonic() < deadline:
+            supervisor.check()
+            time.sleep(0.05)
+        assert worker.process.pid != first and worker.running, "the killed worker was restarted"
+        assert worker.restarts == 1 and web.restarts == 0 and web.running  # the web stayed up
+        # Dying again at once: the next restart waits longer (it is crash-looping).
+        worker.process.kill()
+        worker.process.wait()
+        supervisor.check()
+        assert not worker.running
+        out = capsys.readouterr().out
+        assert "worker exited with -9 after 0s; restarting in 1s" in out
+        assert "worker exited with -9 after 0s; restarting in 2s" in out
+    finally:
+        supervisor.stop(timeout=5)
+    assert not worker.running and not web.running
+
+
+def test_children_die_with_the_supervisor(tmp_path):
+    """A supervisor killed with SIGKILL leaves no orphan: the kernel stops its children (PR_SET_PDEATHSIG)."""
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(settings.BASE_DIR)!r})
+from mediavault.supervisor import Child, Supervisor
+child = Child("beat", [sys.executable, "-c", "import time; time.sleep(60)"])
+Supervisor([child]).start()
+print(child.process.pid, flush=True)
+time.sleep(60)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child_pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child_pid, 9)
+        raise AssertionError("the child outlived its supervisor")
