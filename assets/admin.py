@@ -5,7 +5,7 @@ every change lands in the audit log."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -332,7 +332,9 @@ class CollectionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Staff who are not superusers see the collections they see in the portal, no more.
         queryset = super().get_queryset(request).visible_to(request.user)
-        return queryset.annotate(item_total=Count("items", distinct=True)).prefetch_related("shares__team")
+        alive = Q(items__asset__deleted_at__isnull=True)  # trashed assets are counted nowhere
+        queryset = queryset.annotate(item_total=Count("items", filter=alive, distinct=True))
+        return queryset.prefetch_related("shares__team")
 
     def has_add_permission(self, request):
         return False  # collections are made in the portal

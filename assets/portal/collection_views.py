@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -43,7 +43,9 @@ def get_owned_collection(user, pk: int) -> Collection:
 @require_safe
 def collection_list(request):
     visible = Collection.objects.visible_to(request.user).select_related("owner")
-    rows = visible.annotate(item_count=Count("items", distinct=True)).prefetch_related("shares__team")
+    # Trashed assets are counted nowhere, as on the collection's own page (assets.collections.contents).
+    alive = Q(items__asset__deleted_at__isnull=True)
+    rows = visible.annotate(item_count=Count("items", filter=alive, distinct=True)).prefetch_related("shares__team")
     mine = [c for c in rows if c.owner_id == request.user.pk]
     shared = [c for c in rows if c.owner_id != request.user.pk]
     context = {"mine": mine, "shared": shared, "form": CollectionNameForm(), "nav": "collections"}
