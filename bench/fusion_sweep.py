@@ -74,7 +74,7 @@ def main() -> None:
                 r1 = r10 = 0.0
                 for row in rows:
                     request = SearchRequest(query=row["query"], mode=mode, fusion=method, weights=weights, limit=10)
-                    ranked = [id_map[h.asset.pk] for h in search(visible, request, encoder=encoder).hits]
+                    ranked = [id_map[h.asset.pk] for h in search(visible, request, encoder=encoder, user=user).hits]
                     relevant = set(row["relevant"])
                     r1 += evaluation.recall_at(ranked, relevant, 1)
                     r10 += evaluation.recall_at(ranked, relevant, 10)

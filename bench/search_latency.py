@@ -192,12 +192,12 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return evaluation.percentile(samples, 50), evaluation.percentile(samples, 95)
 
 
-def time_mode(visible, queries, encoder, mode: str) -> list[float]:
+def time_mode(user, visible, queries, encoder, mode: str) -> list[float]:
     samples = []
     for words, text_vec, image_vec in queries:
         encoder.current = {"text": text_vec, "image": image_vec}
         started = time.perf_counter()
-        search(visible, SearchRequest(query=words, mode=mode, limit=24), encoder=encoder)
+        search(visible, SearchRequest(query=words, mode=mode, limit=24), encoder=encoder, user=user)
         samples.append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -298,7 +298,7 @@ def run(size: int, query_count: int, kept: Path | None = None) -> dict:
     # Warm-up, every mode and scope: a server in use has its indexes in memory (after loading,
     # the first mode timed would otherwise pay for reading them from disk).
     for scope, mode in ((visible, "keyword"), (visible, "semantic"), (visible, "hybrid"), (one_team, "hybrid")):
-        time_mode(scope, warm_up, encoder, mode)
+        time_mode(user, scope, warm_up, encoder, mode)
     for label, scope, mode in (
         ("keyword", visible, "keyword"),
         ("semantic", visible, "semantic"),
@@ -308,7 +308,7 @@ def run(size: int, query_count: int, kept: Path | None = None) -> dict:
         ("hybrid, file names, one team", one_team, "hybrid"),
     ):
         timed = identifiers if "file names" in label else queries
-        results[label] = percentiles(time_mode(scope, timed, encoder, mode))
+        results[label] = percentiles(time_mode(user, scope, timed, encoder, mode))
         progress(f"{label}: p50 {results[label][0]:.1f} ms, p95 {results[label][1]:.1f} ms")
     results["recall_all"] = filtered_recall(visible, queries[:50])
     results["recall_team"] = filtered_recall(one_team, queries[:50])

@@ -18,8 +18,11 @@ from assets.api.serializers import AssetSerializer
 from assets.errors import RejectedUpload
 from assets.models import Asset
 from search.service import FUSION_METHODS, MODES, SearchRequest, SearchResponse, search
+from search.vectors import MAX_EF_SEARCH
 
 MAX_LIMIT = 100
+# Results are ranked this deep at most (pgvector's largest hnsw.ef_search): offset + limit stays within it.
+MAX_WINDOW = MAX_EF_SEARCH
 
 
 class SearchParams(serializers.Serializer):
@@ -29,11 +32,19 @@ class SearchParams(serializers.Serializer):
     rerank = serializers.BooleanField(default=False)
     instruction = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=24)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    offset = serializers.IntegerField(min_value=0, default=0)
     w_keyword = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_text = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_clip = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_image = serializers.FloatField(required=False, min_value=0, max_value=10)
+
+    def validate(self, attrs):
+        if attrs["offset"] + attrs["limit"] > MAX_WINDOW:
+            raise serializers.ValidationError({
+                "offset": f"offset + limit may be at most {MAX_WINDOW}: search ranks the best {MAX_WINDOW} "
+                          "results; narrow the query or the filters to reach others."
+            })
+        return attrs
 
     def to_request(self) -> SearchRequest:
         data = self.validated_data
@@ -94,7 +105,7 @@ class SearchView(APIView):
         search_request = params.to_request()
         if not search_request.query.strip():
             raise ValidationError({"q": "a query is required (or POST an image)"})
-        return respond(request, search(_filtered_visible(request), search_request), search_request)
+        return respond(request, search(_filtered_visible(request), search_request, user=request.user), search_request)
 
     @extend_schema(request={"multipart/form-data": ImageSearchParams}, responses={200: dict})
     def post(self, request):
@@ -109,7 +120,7 @@ class SearchView(APIView):
             raise ValidationError({"image": exc.reason}) from None
         search_request = params.to_request()
         search_request.image = upload.read()
-        return respond(request, search(_filtered_visible(request), search_request), search_request)
+        return respond(request, search(_filtered_visible(request), search_request, user=request.user), search_request)
 
 
 class SimilarView(APIView):
@@ -120,4 +131,4 @@ class SimilarView(APIView):
         params.is_valid(raise_exception=True)
         search_request = params.to_request()
         search_request.similar_to = asset
-        return respond(request, search(_filtered_visible(request), search_request), search_request)
+        return respond(request, search(_filtered_visible(request), search_request, user=request.user), search_request)

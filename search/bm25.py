@@ -4,8 +4,9 @@ score(d, q) = sum over query terms t in d of  qtf(t) * idf(t) * tf / (tf + k1 * 
 idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))                     (Lucene; never negative)
 
 This is the Lucene form that bm25s calls "lucene": without Robertson's (k1 + 1) factor in the
-numerator, a constant that changes no ranking. N, avgdl and df are corpus-wide (the statistics
-tables), not per user: a score does not depend on who asks, only which documents are returned.
+numerator, a constant that changes no ranking. N, avgdl and df are those of the documents the
+caller can see (summed over their visibility scopes, search.scopes; every document for superusers
+and internal tools), so no score depends on an asset the caller may not see.
 
 How a query runs (bm25_scores): MaxScore over the query's terms (_maxscore), which sums the short
 posting lists in SQL and only bounds the long ones; candidates are checked against the caller's
@@ -44,17 +45,18 @@ TIE_MARGIN = 1e-8
 # MATERIALIZED: computed once (one row per query term). Inlined, a planner misled by stale
 # statistics may rescan it, vocabulary seq scan included, once per posting: seen once in the
 # test suite as a query still running after 18 minutes.
+# {stats} is one row (n, total) and {df} a term's document frequency: over every document, or
+# summed over the caller's scopes (_Statistics).
 _WEIGHTS = """
 WITH stats AS (
-    SELECT doc_count::float8 AS n, total_length::float8 / doc_count AS avgdl
-    FROM search_corpusstats WHERE id = 1 AND doc_count > 0 AND total_length > 0
+    SELECT n, total / n AS avgdl FROM ({stats}) s WHERE n > 0 AND total > 0
 ), weights AS MATERIALIZED (
     SELECT t.term,
-           q.qtf * ln(1 + (s.n - t.df + 0.5::float8) / (t.df + 0.5::float8)) AS w,
+           q.qtf * ln(1 + (s.n - {df} + 0.5::float8) / ({df} + 0.5::float8)) AS w,
            %s::float8 * (1 - %s::float8) AS c1,
            %s::float8 * %s::float8 / s.avgdl AS c2
     FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
-    JOIN search_term t ON t.term = q.term
+    JOIN search_term t ON t.term = q.term {df_join}
     CROSS JOIN stats s
 )"""
 
@@ -65,7 +67,7 @@ _SUM = "round(sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.dl))::numeric, 9)::float8
 # Every matching document scored from the full posting lists: the reference MaxScore must equal
 # (tests), and the plan for `prune=False`. The filter applies to the ranked rows.
 _RANKED = (
-    _WEIGHTS
+    "{weights}"
     + f""", scores AS (
     SELECT p.asset_id, {_SUM} AS score
     FROM weights w JOIN search_posting p ON p.term = w.term
@@ -82,7 +84,7 @@ LIMIT %s OFFSET %s
 # The essential terms' partial scores (their full posting lists, summed), best `%s` first, with
 # how many documents hold any of them.
 _ESSENTIAL_TOP = (
-    _WEIGHTS
+    "{weights}"
     + f""", partial AS (
     SELECT p.asset_id, {_SUM} AS score
     FROM weights w JOIN search_posting p ON p.term = w.term
@@ -97,7 +99,7 @@ SELECT asset_id, score, count(*) OVER () FROM partial ORDER BY score DESC, asset
 # each. Written as a join, the planner reads whole posting lists filtered by id instead (seen:
 # 128k postings read for 300 ids, 0.9 s).
 _FOR_IDS = (
-    _WEIGHTS
+    "{weights}"
     + f""", scores AS (
     SELECT c.asset_id, (
         SELECT {_SUM} FROM search_posting p JOIN weights w ON w.term = p.term
@@ -109,23 +111,78 @@ SELECT s.asset_id, s.score FROM scores s WHERE s.score IS NOT NULL {{where}}
 """
 )
 
-# Per query term: its weight qtf * idf, its df, and its highest impact (the first entry of the
-# impact index: one probe); and avgdl.
+# Per query term: its weight qtf * idf, the length of its posting list (df over every document:
+# what reading it costs), and its highest impact (the first entry of the impact index: one
+# probe); and avgdl.
 _TERM_STATS = """
-SELECT t.term, q.qtf * ln(1 + (s.doc_count - t.df + 0.5::float8) / (t.df + 0.5::float8)), t.df,
+SELECT t.term, q.qtf * ln(1 + (s.n - {df} + 0.5::float8) / ({df} + 0.5::float8)), t.df,
        (SELECT search_impact(p.tf, p.dl) FROM search_posting p WHERE p.term = t.term
         ORDER BY search_impact(p.tf, p.dl) DESC LIMIT 1),
-       s.total_length::float8 / s.doc_count
+       s.total / s.n
 FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
-JOIN search_term t ON t.term = q.term
-CROSS JOIN search_corpusstats s
-WHERE s.id = 1 AND s.doc_count > 0
+JOIN search_term t ON t.term = q.term {df_join}
+CROSS JOIN ({stats}) s
+WHERE s.n > 0
 """
 
+_STATS_ALL = "SELECT doc_count::float8 AS n, total_length::float8 AS total FROM search_corpusstats WHERE id = 1"
+_STATS_SCOPED = (
+    "SELECT coalesce(sum(doc_count), 0)::float8 AS n, coalesce(sum(total_length), 0)::float8 AS total "
+    "FROM search_scopestats WHERE scope = ANY(%s)"
+)
+_DF_SCOPED_JOIN = (
+    "LEFT JOIN LATERAL (SELECT sum(ts.df)::float8 AS df FROM search_termscope ts "
+    "WHERE ts.term = t.term AND ts.scope = ANY(%s)) d ON true"
+)
 
-def _query_arrays(query: str) -> tuple[list[str], list[int]]:
-    counts = Counter(query_terms(query))
-    return list(counts), list(counts.values())
+
+@dataclass(frozen=True)
+class _Statistics:
+    """Whose documents N, avgdl and df count: every one (scopes None) or the caller's scopes
+    (search.scopes). Posting-list lengths, which only decide what MaxScore reads, are always
+    the corpus-wide df: the query plan may differ by caller, a score never by what they cannot see."""
+
+    scopes: list[int] | None
+
+    def format(self, template: str) -> str:
+        if self.scopes is None:
+            return template.format(stats=_STATS_ALL, df="t.df", df_join="")
+        return template.format(stats=_STATS_SCOPED, df="coalesce(d.df, 0)", df_join=_DF_SCOPED_JOIN)
+
+    def params(self, middle: list) -> list:
+        """The statement's leading parameters: the stats' scopes, `middle`, the df join's scopes."""
+        if self.scopes is None:
+            return list(middle)
+        return [self.scopes, *middle, self.scopes]
+
+    def weights(self) -> str:
+        return self.format(_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """An analysed query (distinct terms, their counts) and whose statistics score it."""
+
+    terms: list[str]
+    qtfs: list[int]
+    statistics: _Statistics
+
+    @classmethod
+    def parse(cls, query: str, scopes: list[int] | None) -> _Query:
+        counts = Counter(query_terms(query))
+        return cls(list(counts), list(counts.values()), _Statistics(scopes))
+
+    def sql(self, template: str, **parts) -> str:
+        """A statement that starts with the weights CTE."""
+        return template.format(weights=self.statistics.weights(), **parts)
+
+    def params(self, *rest) -> list:
+        """The weights CTE's parameters, then the statement's own."""
+        return [*self.statistics.params([*_constants(), self.terms, self.qtfs]), *rest]
+
+    def term_stats(self) -> list[tuple]:
+        scopes = [] if self.statistics.scopes is None else [self.statistics.scopes] * 2
+        return _run(self.statistics.format(_TERM_STATS), [self.terms, self.qtfs, *scopes])
 
 
 def _restriction(visible: QuerySet | None, column: str) -> tuple[str, list]:
@@ -149,29 +206,31 @@ def _run(sql: str, params: list) -> list[tuple]:
 
 
 def bm25_scores(
-    query: str, *, visible: QuerySet | None, limit: int, offset: int = 0, prune: bool = True
+    query: str, *, visible: QuerySet | None, limit: int, offset: int = 0, prune: bool = True,
+    scopes: list[int] | None = None,
 ) -> list[tuple[int, float]]:
     """(asset id, score) of the best matches among `visible`, best first, ties by id.
 
     `visible` is the caller's `Asset.objects.visible_to(user)`, possibly narrowed by filters; None
-    means every asset (internal tools and tests only). `prune=False` scores every matching
-    document from the full posting lists: the slow reference the default must equal."""
-    terms, qtfs = _query_arrays(query)
-    if not terms or limit <= 0:
+    means every asset (internal tools and tests only). `scopes` (search.scopes.scopes_for) are
+    whose documents the statistics count; None counts every document. `prune=False` scores every
+    matching document from the full posting lists: the slow reference the default must equal."""
+    q = _Query.parse(query, scopes)
+    if not q.terms or limit <= 0:
         return []
     if visible is not None and visible.model is not Asset:
         raise TypeError("visible must be a queryset of assets")
     if visible is not None and visible.query.is_empty():
         return []
     if prune:
-        ranked = _maxscore(terms, qtfs, _Visibility(visible), depth=limit + offset)
+        ranked = _maxscore(q, _Visibility(visible), depth=limit + offset)
         if ranked is not None:
             return ranked[offset : offset + limit]
     try:
         where, where_params = _restriction(visible, "r.asset_id")
     except EmptyResultSet:
         return []
-    rows = _run(_RANKED.format(where=where), [*_constants(), terms, qtfs, *where_params, limit, offset])
+    rows = _run(q.sql(_RANKED, where=where), q.params(*where_params, limit, offset))
     return [(asset_id, float(score)) for asset_id, score in rows]
 
 
@@ -193,10 +252,10 @@ class _TermStats:
     avgdl: float
 
 
-def _term_stats(terms, qtfs) -> list[_TermStats]:
-    """Rarest first. bound = w * min(1, highest impact * slack): the highest impact is exact at
-    the reference length; see _slack for the current avgdl."""
-    rows = _run(_TERM_STATS, [terms, qtfs])
+def _term_stats(q: _Query) -> list[_TermStats]:
+    """Rarest first (shortest posting list). bound = w * min(1, highest impact * slack): the
+    highest impact is exact at the reference length; see _slack for the current avgdl."""
+    rows = q.term_stats()
     stats = [
         _TermStats(term, df, weight, weight * min(1.0, (impact or 1.0) * _slack(avgdl)), avgdl)
         for term, weight, df, impact, avgdl in rows
@@ -204,7 +263,7 @@ def _term_stats(terms, qtfs) -> list[_TermStats]:
     return sorted(stats, key=lambda t: (t.df, t.term))
 
 
-def _maxscore(terms, qtfs, visibility: _Visibility, depth: int) -> list[tuple[int, float]] | None:
+def _maxscore(q: _Query, visibility: _Visibility, depth: int) -> list[tuple[int, float]] | None:
     """The exact top-`depth` visible documents without reading the long posting lists, or None.
 
     MaxScore: the rarest terms, as many as fit in ESSENTIAL_POSTINGS postings, are essential;
@@ -218,7 +277,7 @@ def _maxscore(terms, qtfs, visibility: _Visibility, depth: int) -> list[tuple[in
     documents ("jpg", "img") is never read. None when the split cannot decide the top (the
     caller then scores every posting).
     """
-    stats = _term_stats(terms, qtfs)
+    stats = _term_stats(q)
     if not stats:
         return []
     cut, postings = 1, stats[0].df
@@ -226,18 +285,18 @@ def _maxscore(terms, qtfs, visibility: _Visibility, depth: int) -> list[tuple[in
         postings += stats[cut].df
         cut += 1
     rest = stats[cut:]
-    return _essential_top(terms, qtfs, stats[:cut], rest, sum(t.bound for t in rest), visibility, depth)
+    return _essential_top(q, stats[:cut], rest, sum(t.bound for t in rest), visibility, depth)
 
 
-def _essential_top(terms, qtfs, essential, rest, rest_bound, visibility, depth):
+def _essential_top(q: _Query, essential, rest, rest_bound, visibility, depth):
     """_maxscore for one essential set: the top, or None when this set cannot decide it."""
     names = [t.term for t in essential]
     k = 2 * depth
     while True:
-        rows = _run(_ESSENTIAL_TOP, [*_constants(), terms, qtfs, names, k])
+        rows = _run(q.sql(_ESSENTIAL_TOP), q.params(names, k))
         holding = rows[0][2] if rows else 0
         partial = [(asset_id, float(score)) for asset_id, score, _ in rows]
-        top, next_partial = _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, depth)
+        top, next_partial = _full_scores_best_first(q, partial, rest, rest_bound, visibility, depth)
         complete = len(partial) >= holding  # every document holding an essential term was ranked
         if not rest and (len(top) == depth or complete):
             return top  # partial scores are full scores, and these rows a prefix of their order
@@ -321,7 +380,7 @@ def _group_members(term: str, group, holders: set[int], visibility, wanted: int)
     return taken[:wanted]
 
 
-def _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, depth):
+def _full_scores_best_first(q: _Query, partial, rest, rest_bound, visibility, depth):
     """Full scores of the visible documents in `partial` (best partial first), probing only as
     long as one could still reach the top; returns the top and the best partial left unprobed."""
     if not rest:
@@ -333,7 +392,7 @@ def _full_scores_best_first(terms, qtfs, partial, rest, rest_bound, visibility, 
         if len(scored) >= depth and window[0][1] + rest_bound < _ranked(scored)[depth - 1][1] - TIE_MARGIN:
             return scored[:depth], window[0][1]
         ids = visibility.allowed([asset_id for asset_id, _ in window])
-        scored += _exact_scores(terms, qtfs, ids)
+        scored += _exact_scores(q, ids)
         start += batch
         batch = min(4 * batch, _Visibility.BATCH_LIMIT)
     return _ranked(scored)[:depth], float("-inf")
@@ -388,23 +447,25 @@ class _Visibility:
         self.known.update((asset_id, asset_id in allowed) for asset_id in ids)
 
 
-def bm25_for_ids(query: str, ids, *, visible: QuerySet | None = None) -> dict[int, float]:
+def bm25_for_ids(
+    query: str, ids, *, visible: QuerySet | None = None, scopes: list[int] | None = None
+) -> dict[int, float]:
     """Scores of the given assets (0.0 for those that do not match), for explanations and fusion."""
     ids = list(ids)
-    terms, qtfs = _query_arrays(query)
+    q = _Query.parse(query, scopes)
     if not ids:
         return {}
     scores = dict.fromkeys(ids, 0.0)
-    if not terms:
+    if not q.terms:
         return scores
     try:
         where, where_params = _restriction(visible, "s.asset_id")
     except EmptyResultSet:
         return scores
-    scores.update(_exact_scores(terms, qtfs, ids, where, where_params))
+    scores.update(_exact_scores(q, ids, where, where_params))
     return scores
 
 
-def _exact_scores(terms, qtfs, ids, where: str = "", where_params=()) -> list[tuple[int, float]]:
-    rows = _run(_FOR_IDS.format(where=where), [*_constants(), terms, qtfs, terms, ids, *where_params])
+def _exact_scores(q: _Query, ids, where: str = "", where_params=()) -> list[tuple[int, float]]:
+    rows = _run(q.sql(_FOR_IDS, where=where), q.params(q.terms, ids, *where_params))
     return [(asset_id, float(score)) for asset_id, score in rows]

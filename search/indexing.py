@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from assets.models import Asset
 from search.analyzer import INDEXED_FIELDS, document_tokens
+from search.scopes import scope_of
 
 BATCH_SIZE = 1000
 _LOCK_SQL = "SELECT search_index_lock()"  # defined once, in migration search/0005
@@ -33,8 +34,9 @@ def token_hash(tokens: Iterable[str]) -> str:
 def index_assets(asset_ids: Iterable[int]) -> int:
     """Make the index rows of these assets match the assets, in the caller's transaction.
 
-    Documents whose tokens are unchanged are left alone (an edit of the team costs one read);
-    assets that are gone or in the trash lose their rows. Returns how many documents were written.
+    Documents whose tokens and scope are unchanged are left alone (an edit of the title that keeps
+    its words costs one read); assets that are gone or in the trash lose their rows. Returns how
+    many documents were written.
     """
     ids = sorted(set(asset_ids))
     if not ids:
@@ -44,12 +46,20 @@ def index_assets(asset_ids: Iterable[int]) -> int:
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Take the lock the triggers would take anyway before reading: see the module docstring.
         cursor.execute(_LOCK_SQL)
-        assets = Asset.objects.alive().filter(pk__in=ids).only("pk", *INDEXED_FIELDS)
-        wanted = {asset.pk: document_tokens(asset) for asset in assets}
-        cursor.execute("SELECT asset_id, token_hash FROM search_document WHERE asset_id = ANY(%s)", [ids])
-        stored = dict(cursor.fetchall())
-        documents = [(pk, tokens) for pk, tokens in wanted.items() if stored.get(pk) != token_hash(tokens)]
-        rewritten = {pk for pk, _ in documents}
+        assets = Asset.objects.alive().filter(pk__in=ids).only("pk", "visibility", "team_id", "owner_id",
+                                                               *INDEXED_FIELDS)
+        wanted = {
+            asset.pk: (document_tokens(asset), scope_of(asset.visibility, asset.team_id, asset.owner_id))
+            for asset in assets
+        }
+        cursor.execute("SELECT asset_id, token_hash, scope FROM search_document WHERE asset_id = ANY(%s)", [ids])
+        stored = {pk: (digest, scope) for pk, digest, scope in cursor.fetchall()}
+        documents = [
+            (pk, tokens, scope)
+            for pk, (tokens, scope) in wanted.items()
+            if stored.get(pk) != (token_hash(tokens), scope)
+        ]
+        rewritten = {pk for pk, _, _ in documents}
         outdated = [pk for pk in stored if pk not in wanted or pk in rewritten]
         if outdated:
             # Postings go with their document (ON DELETE CASCADE).
@@ -61,29 +71,31 @@ def index_assets(asset_ids: Iterable[int]) -> int:
 # Documents and their postings in one statement (the postings' FK check runs at its end).
 _INSERT_SQL = """
 WITH documents AS (
-    INSERT INTO search_document (asset_id, length, token_hash)
-    SELECT id, len, hash FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS d(id, len, hash)
+    INSERT INTO search_document (asset_id, length, token_hash, scope)
+    SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::bigint[])
 )
-INSERT INTO search_posting (asset_id, term, tf, dl)
-SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[])
+INSERT INTO search_posting (asset_id, term, tf, dl, scope)
+SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::bigint[])
 """
 
 
-def _insert(cursor, documents: list[tuple[int, list[str]]]) -> None:
+def _insert(cursor, documents: list[tuple[int, list[str], int]]) -> None:
     if not documents:
         return
-    doc_ids, lengths, hashes = [], [], []
-    post_ids, terms, tfs, dls = [], [], [], []
-    for asset_id, tokens in documents:
+    doc_ids, lengths, hashes, scopes = [], [], [], []
+    post_ids, terms, tfs, dls, post_scopes = [], [], [], [], []
+    for asset_id, tokens, scope in documents:
         doc_ids.append(asset_id)
         lengths.append(len(tokens))
         hashes.append(token_hash(tokens))
+        scopes.append(scope)
         for term, tf in Counter(tokens).items():
             post_ids.append(asset_id)
             terms.append(term)
             tfs.append(tf)
             dls.append(len(tokens))
-    cursor.execute(_INSERT_SQL, [doc_ids, lengths, hashes, post_ids, terms, tfs, dls])
+            post_scopes.append(scope)
+    cursor.execute(_INSERT_SQL, [doc_ids, lengths, hashes, scopes, post_ids, terms, tfs, dls, post_scopes])
 
 
 def reindex_all(batch_size: int = BATCH_SIZE) -> int:
@@ -104,5 +116,5 @@ def reindex_all(batch_size: int = BATCH_SIZE) -> int:
         done += index_assets(ids)
         last = ids[-1]
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE search_posting, search_document, search_term")
+        cursor.execute("ANALYZE search_posting, search_document, search_term, search_termscope")
     return done

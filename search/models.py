@@ -5,10 +5,15 @@ Rows:
 - Posting: one per (asset, distinct term), with the term frequency and, copied in, the document
   length, so scoring a posting needs no join: both indexes cover (tf, dl), so a term's postings
   (in impact order) and a document's postings are read by index-only scans.
-- Term: document frequency per term; CorpusStats: N and the total length, one row.
+- Term: document frequency per term; CorpusStats: N and the total length, one row. These count
+  every document: they size posting lists (what MaxScore reads in full), never a score.
+- TermScope and ScopeStats: the same per visibility scope (search.scopes: the organisation, a
+  team, one person's private assets). A caller's scores use the sums over the scopes they can
+  see, so no score moves with assets the caller cannot see.
 
-Term and CorpusStats are written only by the triggers in migration 0002, in the same statement
-as the rows they count, so they can never drift from the postings (and roll back with them).
+The statistics tables are written only by the triggers (migrations 0002 and 0006), in the same
+statement as the rows they count, so they can never drift from the postings (and roll back with
+them).
 Foreign keys are declared to Django without constraints; the migration adds real ones with
 ON DELETE CASCADE (asset -> document -> postings), so deleting an asset by any path, the ORM,
 a queryset or raw SQL, removes its index rows in the same statement.
@@ -26,6 +31,7 @@ class Document(models.Model):
     length = models.PositiveIntegerField()
     # Hash of the token multiset: a write that leaves the tokens as they were skips re-indexing.
     token_hash = models.CharField(max_length=32)
+    scope = models.BigIntegerField(default=0, help_text="Visibility scope (search.scopes), for the statistics.")
 
     def __str__(self) -> str:
         return f"document {self.asset_id} ({self.length} tokens)"
@@ -40,6 +46,8 @@ class Posting(models.Model):
     term = models.TextField(db_collation="C")
     tf = models.PositiveIntegerField()
     dl = models.PositiveIntegerField(help_text="Length of the document, copied for index-only scoring.")
+    # The document's scope, copied: the trigger that keeps per-scope df reads it from the rows it sees.
+    scope = models.BigIntegerField(default=0)
 
     # Indexes (migration 0003, SQL Django cannot express): the primary key INCLUDEs (tf, dl), and
     # search_posting_impact orders each term's postings by their BM25 impact.
@@ -66,3 +74,22 @@ class CorpusStats(models.Model):
 
     def __str__(self) -> str:
         return f"N={self.doc_count} total_length={self.total_length}"
+
+
+class TermScope(models.Model):
+    pk = models.CompositePrimaryKey("term", "scope")
+    term = models.TextField(db_collation="C")
+    scope = models.BigIntegerField()
+    df = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.term} in scope {self.scope} (df {self.df})"
+
+
+class ScopeStats(models.Model):
+    scope = models.BigIntegerField(primary_key=True)
+    doc_count = models.BigIntegerField(default=0)
+    total_length = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"scope {self.scope}: N={self.doc_count} total_length={self.total_length}"

@@ -26,11 +26,14 @@ from assets.portal import display
 from assets.portal.access import get_visible_asset, staff_required
 from assets.portal.forms import LibraryFilterForm
 from search.service import CLIP, FUSION_METHODS, IMAGE, KEYWORD, TEXT, SearchRequest, SearchResponse, search
+from search.vectors import MAX_EF_SEARCH
 
 PAGE_SIZE = 24
 IMAGE_PAGE_SIZE = 48  # a dropped image is not kept, so its results come as one longer page
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
+# Results are ranked this deep at most (pgvector's largest hnsw.ef_search): a page past it is moved back.
+MAX_WINDOW = MAX_EF_SEARCH
 PREVIEW_SIDE = 160
 
 MODES = [
@@ -63,17 +66,26 @@ class SearchForm(forms.Form):
     offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
 
+    # Set by to_request when the page asked for lay beyond the ranked results and was moved back.
+    window_notice: str | None = None
+
     def to_request(self, *, limit: int = PAGE_SIZE) -> SearchRequest:
         self.is_valid()
         data = self.cleaned_data  # only the fields that validated
+        limit, offset = data.get("limit") or limit, data.get("offset") or 0
+        if offset >= MAX_WINDOW:
+            offset = MAX_WINDOW - limit
+            self.window_notice = (f"Search ranks the best {MAX_WINDOW:,} results, so this is the last page of them; "
+                                  "narrow the search or the filters to find others.")
+        limit = min(limit, MAX_WINDOW - offset)  # the last page ends at the last ranked result
         return SearchRequest(
             query=(data.get("q") or "").strip(),
             mode=data.get("mode") or "hybrid",
             fusion=data.get("fusion") or "",
             rerank=bool(data.get("rerank")),
             instruction=(data.get("instruction") or "").strip() or None,
-            limit=data.get("limit") or limit,
-            offset=data.get("offset") or 0,
+            limit=limit,
+            offset=offset,
         )
 
 
@@ -162,6 +174,7 @@ def degraded_notices(degraded: dict[str, str], *, others_ran: bool) -> list[str]
 
 def _result_context(response: SearchResponse, search_request: SearchRequest, *, pageable: bool = True) -> dict:
     offset, limit = search_request.offset, search_request.limit
+    reachable = min(response.total_candidates, MAX_WINDOW)  # a next page never lies past the ranked results
     ran = _ran(response)
     fusion = response.fusion or {}
     return {
@@ -184,7 +197,7 @@ def _result_context(response: SearchResponse, search_request: SearchRequest, *, 
             "start": offset + 1,
             "end": offset + len(response.hits),
             "previous": max(0, offset - limit) if pageable and offset > 0 else None,
-            "next": offset + limit if pageable and offset + limit < response.total_candidates else None,
+            "next": offset + limit if pageable and offset + limit < reachable else None,
         },
     }
 
@@ -225,6 +238,7 @@ def search_page(request):
         "filter_values": _filter_values(filters),
         "image_form": image_form,
         "searched": False,
+        "window_notice": params.window_notice,
     }
     status = 200
     if request.method == "POST":
@@ -233,7 +247,8 @@ def search_page(request):
             upload.seek(0)
             image_bytes = upload.read()
             image_request = SearchRequest(image=image_bytes, limit=search_request.limit)
-            response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), image_request)
+            response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), image_request,
+                              user=request.user)
             context.update(
                 _result_context(response, image_request, pageable=False),
                 searched=True,
@@ -242,7 +257,8 @@ def search_page(request):
         else:
             status = 400
     elif search_request.query:
-        response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), search_request)
+        response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), search_request,
+                          user=request.user)
         context.update(_result_context(response, search_request), searched=True)
     return render(request, "search/search.html", context, status=status)
 
@@ -252,14 +268,16 @@ def search_page(request):
 def similar(request, pk: int):
     """Assets that look or read like this one; 404 unless this person may see it."""
     asset = display.decorate(get_visible_asset(request.user, pk))
-    page = SearchForm(request.GET).to_request()
+    form = SearchForm(request.GET)
+    page = form.to_request()
     search_request = SearchRequest(similar_to=asset, limit=page.limit, offset=page.offset)
-    response = search(Asset.objects.visible_to(request.user), search_request)
+    response = search(Asset.objects.visible_to(request.user), search_request, user=request.user)
     context = {
         "nav": "search",
         "asset": asset,
         # Neither stored vector exists (for the active models): say so rather than "no results".
         "no_vectors": IMAGE in response.degraded and TEXT in response.degraded,
+        "window_notice": form.window_notice,
         **_result_context(response, search_request),
     }
     return render(request, "search/similar.html", context)

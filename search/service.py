@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from assets.models import ActiveModel, Asset, Embedding
 from search import concurrency, fusion
 from search.bm25 import bm25_scores
+from search.scopes import scopes_for
 from search.vectors import nearest
 from workers import client
 from workers.client import InferenceUnavailable
@@ -107,7 +108,7 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
     return client.QueryVector(row.model_id, list(row.vector))
 
 
-def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Signals:
+def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes: list[int] | None) -> _Signals:
     signals = _Signals()
     depth = _candidates_depth(request)
     asset = request.similar_to
@@ -136,7 +137,8 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder) -> _Si
             encodings[pool.submit(encoder.text, query, "text")] = (TEXT, "text")
             encodings[pool.submit(encoder.text, query, "image")] = (CLIP, "image")
         if query and request.mode in ("hybrid", "keyword"):
-            statements.submit(lambda: signals.run(KEYWORD, lambda: bm25_scores(query, visible=visible, limit=depth)))
+            keyword = lambda: bm25_scores(query, visible=visible, limit=depth, scopes=scopes)  # noqa: E731
+            statements.submit(lambda: signals.run(KEYWORD, keyword))
         for future in as_completed(encodings):
             name, kind = encodings[future]
             try:
@@ -170,13 +172,16 @@ def _rerank(request: SearchRequest, ordered: list[fusion.Candidate], assets: dic
     return reranked + ordered[len(top) :], by_id
 
 
-def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | None = None) -> SearchResponse:
-    """Run `request` over `user_visible` (the caller's visible_to(user), narrowed by any filters)."""
+def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | None = None, *, user) -> SearchResponse:
+    """Run `request` for `user` over `user_visible` (their visible_to(user), narrowed by any filters).
+
+    `user` also decides whose documents the keyword statistics count (search.scopes); None, for
+    internal tools only, counts every document."""
     if request.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     encoder = encoder or Encoder()
     started = time.perf_counter()
-    signals = _collect(request, user_visible, encoder)
+    signals = _collect(request, user_visible, encoder, scopes_for(user))
     method = request.fusion or settings.SEARCH_FUSION
     weights = {**settings.SEARCH_WEIGHTS, **request.weights}
     # Signals finish in any order when run side by side; fuse them in a fixed one so float sums

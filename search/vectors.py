@@ -22,6 +22,8 @@ from assets.vector_index import vector_expression
 # recall@10 against exact search, all visible / one team in ten: 0.950 / 0.946 at ef_search 200,
 # 0.990 / 0.984 at 400. strict_order found no more than relaxed_order (re-sorted below).
 EF_SEARCH = 400
+# pgvector refuses hnsw.ef_search above 1000; the search API and portal page no deeper than this.
+MAX_EF_SEARCH = 1000
 ITERATIVE_SCAN = "relaxed_order"
 MAX_SCAN_TUPLES = 50_000
 
@@ -78,7 +80,7 @@ def nearest(
             cursor.execute("SET LOCAL enable_bitmapscan = off")
         else:
             cursor.execute(f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}")
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, int(limit))}")
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {min(max(EF_SEARCH, int(limit)), MAX_EF_SEARCH)}")
             cursor.execute(f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}")
         cursor.execute(statement, params)
         rows = cursor.fetchall()

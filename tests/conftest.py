@@ -233,9 +233,14 @@ def worker_idle() -> bool:
     if active is None or reserved is None:
         return False  # no answer is no evidence of idleness
     busy = [*active.values(), *reserved.values()]
-    with app.connection_for_write() as connection:
-        client = connection.default_channel.client
-        waiting = sum(client.llen(queue) for queue in ("ingest", "embed", "realtime"))
+    import redis
+
+    try:
+        with app.connection_for_write() as connection:
+            client = connection.default_channel.client
+            waiting = sum(client.llen(queue) for queue in ("ingest", "embed", "realtime"))
+    except redis.ConnectionError:
+        return False  # a pooled connection from before a broker restart: the next try gets a fresh one
     return not any(busy) and waiting == 0
 
 

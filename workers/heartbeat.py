@@ -38,12 +38,22 @@ def forget(hostname: str) -> None:
         _client(conn).delete(PREFIX + hostname)
 
 
-def alive() -> dict[str, dict]:
-    """{hostname: {"queues": [...], "pid": ..., "at": unix time}} of the workers that beat lately."""
+def _read_beats() -> list:
     with app.connection_for_read() as conn:
         client = _client(conn)
         keys = sorted(client.scan_iter(match=PREFIX + "*", count=100))
-        values = client.mget(keys) if keys else []
+        return client.mget(keys) if keys else []
+
+
+def alive() -> dict[str, dict]:
+    """{hostname: {"queues": [...], "pid": ..., "at": unix time}} of the workers that beat lately."""
+    import redis
+
+    try:
+        values = _read_beats()
+    except redis.ConnectionError:
+        # A pooled connection from before a broker restart fails once; a fresh one answers.
+        values = _read_beats()
     found = {}
     for value in values:
         if value:

@@ -13,8 +13,10 @@ from assets.models import Asset, Status, Visibility
 
 # What people may change; everything else is the pipeline's (metadata, status) or fixed at upload.
 EDITABLE_FIELDS = frozenset({"title", "description", "tags", "caption", "team", "visibility", "owner"})
-# What the keyword index and the text vectors read, of those.
+# What the text vectors read, of those; the keyword index also files each document under its
+# visibility scope (whose statistics count it), which the other three decide.
 TEXT = frozenset({"title", "description", "tags", "caption"})
+INDEXED = TEXT | {"team", "visibility", "owner"}
 
 
 class EditRefused(ValueError):
@@ -60,7 +62,7 @@ def write_changes(actor, rows: list[Asset], changes: dict[int, dict]) -> dict[in
         except IntegrityError:
             raise EditRefused("the new owner already has an asset with the same file") from None
         diffs[row.pk] = audit.diff(before, changed)
-    keyword_index.reindex([pk for pk, diff in diffs.items() if diff.keys() & TEXT])
+    keyword_index.reindex([pk for pk, diff in diffs.items() if diff.keys() & INDEXED])
     if text_changed:
         queue.embed_on_commit(text_changed)
     return diffs

@@ -8,6 +8,7 @@ from django.db import connection
 
 from assets.models import Asset, Visibility
 from search.analyzer import document_tokens
+from search.scopes import scope_of
 from tests.factories import asset_row
 
 
@@ -29,25 +30,37 @@ def stored_index() -> dict:
         documents = dict(cursor.fetchall())
         cursor.execute("SELECT asset_id, term, tf, dl FROM search_posting")
         postings = {(asset_id, term): (tf, dl) for asset_id, term, tf, dl in cursor.fetchall()}
-    return {"stats": tuple(stats), "df": df, "documents": documents, "postings": postings}
+        cursor.execute("SELECT scope, doc_count, total_length FROM search_scopestats")
+        scope_stats = {scope: (n, total) for scope, n, total in cursor.fetchall()}
+        cursor.execute("SELECT term, scope, df FROM search_termscope")
+        scope_df = {(term, scope): n for term, scope, n in cursor.fetchall()}
+    return {"stats": tuple(stats), "df": df, "documents": documents, "postings": postings,
+            "scope_stats": scope_stats, "scope_df": scope_df}
 
 
 def recomputed_index() -> dict:
     """The same, computed from the assets alone with the analyzer: what a rebuild would write."""
     documents, postings, df = {}, {}, Counter()
+    scope_stats: dict[int, tuple[int, int]] = {}
+    scope_df: Counter = Counter()
     for asset in Asset.objects.alive():
         tokens = document_tokens(asset)
+        scope = scope_of(asset.visibility, asset.team_id, asset.owner_id)
         documents[asset.pk] = len(tokens)
+        n, total = scope_stats.get(scope, (0, 0))
+        scope_stats[scope] = (n + 1, total + len(tokens))
         for term, tf in Counter(tokens).items():
             postings[(asset.pk, term)] = (tf, len(tokens))
             df[term] += 1
+            scope_df[(term, scope)] += 1
     stats = (len(documents), sum(documents.values()))
-    return {"stats": stats, "df": dict(df), "documents": documents, "postings": postings}
+    return {"stats": stats, "df": dict(df), "documents": documents, "postings": postings,
+            "scope_stats": scope_stats, "scope_df": dict(scope_df)}
 
 
 def assert_index_consistent() -> None:
     stored, expected = stored_index(), recomputed_index()
-    for part in ("stats", "documents", "postings", "df"):
+    for part in ("stats", "documents", "postings", "df", "scope_stats", "scope_df"):
         assert stored[part] == expected[part], f"{part} drifted from the assets"
 
 

@@ -10,10 +10,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from assets.models import Asset
+from assets.models import Asset, Visibility
 from search import bm25
 from search.analyzer import document_tokens, query_terms
 from search.bm25 import bm25_for_ids, bm25_scores
+from search.scopes import ORGANISATION
 from tests.search.conftest import make_asset
 
 FLICKR = settings.SHARED_DATA / "flickr8k"
@@ -51,8 +52,11 @@ def flickr(django_db_setup, django_db_blocker):
         assert connection.settings_dict["NAME"].startswith("test_"), "refusing to write outside a test database"
         owner = get_user_model().objects.create_user(username="flickr", is_staff=True)
         ids, by_name, corpus_tokens = [], {}, []
-        for doc in _flickr_docs():
-            asset = make_asset(owner, original_filename=doc["filename"], description=doc["description"])
+        for i, doc in enumerate(_flickr_docs()):
+            # One in three private: a second statistics scope beside the organisation's.
+            visibility = Visibility.PRIVATE if i % 3 == 2 else Visibility.ORGANISATION
+            asset = make_asset(owner, original_filename=doc["filename"], description=doc["description"],
+                               visibility=visibility)
             ids.append(asset.pk)
             by_name[doc["id"]] = asset.pk
             corpus_tokens.append(document_tokens(asset))
@@ -115,11 +119,17 @@ def test_scores_for_given_ids_match_the_ranked_list(flickr):
 
 @pytest.mark.parametrize("essential_postings", [bm25.ESSENTIAL_POSTINGS, 500, 1])
 @pytest.mark.parametrize("selective", [False, True])
-def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr, essential_postings, selective, monkeypatch):
+@pytest.mark.parametrize("scoped", [False, True])
+def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr, essential_postings, selective, scoped, monkeypatch):
     # A small essential budget leaves common terms to bounds and probes, as on a large corpus;
-    # a selective filter (one asset in seven) makes the pruned search read deeper.
+    # a selective filter (one asset in seven) makes the pruned search read deeper; scoped: the
+    # statistics of someone who sees the organisation's documents only (their df, N and avgdl
+    # differ from the corpus-wide ones the posting-list lengths and impacts come from).
     monkeypatch.setattr(bm25, "ESSENTIAL_POSTINGS", essential_postings)
     visible = Asset.objects.filter(pk__in=flickr.ids[::7]) if selective else None
+    if scoped:
+        visible = (visible if visible is not None else Asset.objects).filter(visibility=Visibility.ORGANISATION)
+    scopes = [ORGANISATION] if scoped else None
     compared = 0
     queries = [
         "a dog runs on the beach",
@@ -135,8 +145,9 @@ def test_maxscore_pruning_returns_exactly_the_full_ranking(flickr, essential_pos
     ]
     for query in queries:
         for limit, offset in ((10, 0), (24, 24), (100, 0)):
-            pruned = bm25_scores(query, visible=visible, limit=limit, offset=offset)
-            full = bm25_scores(query, visible=visible, limit=limit, offset=offset, prune=False)
+            pruned = bm25_scores(query, visible=visible, limit=limit, offset=offset, scopes=scopes)
+            full = bm25_scores(query, visible=visible, limit=limit, offset=offset, prune=False, scopes=scopes)
             assert pruned == full, (query, limit, offset)
             compared += len(full)
-    assert compared > (200 if selective else 1000)  # real pages were compared, not empty lists
+    # Real pages were compared, not empty lists (a third of the documents are private: scoped sees fewer).
+    assert compared > (1000 if not selective else 120 if scoped else 200)

@@ -96,7 +96,7 @@ def test_searches_waiting_on_inference_hold_no_database_thread(alice, settings):
     def request(search_request, encoder):
         """One web request on its own thread (and connection), closed when it ends, as Django does."""
         try:
-            return search(visible, search_request, encoder)
+            return search(visible, search_request, encoder, user=alice)
         finally:
             connection.close()
 

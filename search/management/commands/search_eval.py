@@ -70,7 +70,7 @@ class Command(BaseCommand):
         for row in tqdm(query_rows, desc=f"queries ({mode})", unit="q", file=self.stderr):
             request = SearchRequest(query=row["query"], mode=mode, rerank=rerank, limit=max(k, 10), fusion=fusion)
             started = time.perf_counter()
-            response = search(visible, request, encoder=encoder)
+            response = search(visible, request, encoder=encoder, user=user)
             latencies.append((time.perf_counter() - started) * 1000)
             for signal in response.degraded:
                 degraded[signal] = degraded.get(signal, 0) + 1
