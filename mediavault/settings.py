@@ -1,5 +1,6 @@
 """MediaVault settings: one env-driven module. See README for every variable."""
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "accounts",
     "assets",
     "search",
     "workers",
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lock-out noted during sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mediavault.urls"
@@ -146,6 +151,52 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- HTTPS and reverse proxies -------------------------------------------------------------
+# All off by default, so `make run` on http://127.0.0.1 works; docker-compose.yml turns them on.
+
+# Behind a reverse proxy that sets X-Forwarded-Proto/-Host/-For itself (never passing on what clients
+# sent): trust them for the scheme, the host and the client address (sign-in limits).
+TRUST_PROXY_HEADERS = envbool("MEDIAVAULT_TRUST_PROXY_HEADERS", False)
+# How many such proxies are in front: the client address is that many entries from the right.
+TRUSTED_PROXY_COUNT = envint("MEDIAVAULT_TRUSTED_PROXY_COUNT", 1, minimum=1)
+if TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+SECURE_SSL_REDIRECT = envbool("MEDIAVAULT_SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
+SECURE_HSTS_SECONDS = envint("MEDIAVAULT_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("MEDIAVAULT_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("MEDIAVAULT_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("MEDIAVAULT_SECURE_COOKIES", False)
+
+# --- Signing in -----------------------------------------------------------------------------
+# Failed passwords are limited at every door (portal, admin, API token) by django-axes; see
+# accounts/lockout.py. An admin lifts a lock-out under Admin > Axes > Access attempts, or with
+# `manage.py axes_reset` (all), `axes_reset_username NAME`, `axes_reset_ip ADDRESS`.
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = envint("MEDIAVAULT_LOGIN_FAILURE_LIMIT", 10, minimum=1)  # per account and address
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("MEDIAVAULT_LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)  # per address
+LOGIN_COOLOFF_MINUTES = envint("MEDIAVAULT_LOGIN_COOLOFF_MINUTES", 15, minimum=0)  # 0: until an admin lifts it
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES) if LOGIN_COOLOFF_MINUTES else None
+AXES_RESET_ON_SUCCESS = True
+# A locked-out client's further tries do not push the end of the lock-out back: "try again in 15
+# minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "accounts.lockout.AttemptLimitHandler"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; a row for every successful sign-in is not
+AXES_VERBOSE = False
+
+# API tokens (DRF authtoken, staff only) stop working this long after they were issued.
+TOKEN_TTL_HOURS = envint("MEDIAVAULT_TOKEN_TTL_HOURS", 720, minimum=1)
+
 # --- Uploads ----------------------------------------------------------------------------
 
 MAX_UPLOAD_BYTES = envint("MEDIAVAULT_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, minimum=1)
@@ -157,6 +208,13 @@ MAX_ARCHIVE_RATIO = envint("MEDIAVAULT_MAX_ARCHIVE_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("MEDIAVAULT_MAX_FILES_PER_REQUEST", 1000, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler parses multipart bodies so that file names reach assets.filenames as the client
+# sent them (Django would clean them first: see assets/multipart.py); the others store the files.
+FILE_UPLOAD_HANDLERS = [
+    "assets.multipart.ClientFileNameUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 RENDITION_SIZES = [int(s) for s in envlist("MEDIAVAULT_RENDITION_SIZES", ["256", "1024"])]
 # A worker's claim on an asset lasts this long unless renewed (workers renew every third of it):
 # the claims of a worker that died come back to the queue within about this time.
@@ -242,16 +300,20 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- API --------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a refused request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "EXCEPTION_HANDLER": "assets.api.exceptions.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["assets.api.permissions.IsStaff"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# /api/docs/ and /api/schema/ for everyone (else for signed-in staff only).
+PUBLIC_API_DOCS = envbool("MEDIAVAULT_PUBLIC_API_DOCS", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MediaVault API",
     "DESCRIPTION": "Multi-user media asset manager.",

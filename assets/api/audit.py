@@ -4,6 +4,7 @@ import django_filters
 from rest_framework import viewsets
 from rest_framework.permissions import BasePermission
 
+from assets.api.filters import DateTimeFilter
 from assets.api.serializers import AuditEntrySerializer
 from assets.models import AuditEntry
 
@@ -23,8 +24,8 @@ class AuditFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(field_name="object_type")
     object_id = django_filters.NumberFilter(field_name="object_id")
     asset = django_filters.NumberFilter(method="filter_asset", help_text="entries that touched this asset")
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = DateTimeFilter(field_name="at", lookup_expr="gte")
+    until = DateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AuditEntry

@@ -1,6 +1,32 @@
+import datetime as dt
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status
+
+# PostgreSQL accepts UTC offsets up to 15:59 either way; Python up to 23:59. A larger one would reach
+# the database and fail there (a 500), so it is refused here (a 400) like any other bad date.
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+
+class DatabaseDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        result = super().to_python(value)
+        offset = result.utcoffset() if result is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise forms.ValidationError(
+                "The UTC offset must be between -15:59 and +15:59 (e.g. 2024-05-01T12:00:00+02:00).",
+                code="invalid",
+            )
+        return result
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date and time (with an offset or Z) that the database can compare with."""
+
+    field_class = DatabaseDateTimeField
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -10,10 +36,10 @@ class AssetFilter(django_filters.FilterSet):
     media_type = django_filters.CharFilter(field_name="media_type")
     mime_type = django_filters.CharFilter(field_name="mime_type")
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    taken_after = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="gte")
-    taken_before = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    taken_after = DateTimeFilter(field_name="taken_at", lookup_expr="gte")
+    taken_before = DateTimeFilter(field_name="taken_at", lookup_expr="lt")
     embedding_status = django_filters.ChoiceFilter(choices=EmbeddingStatus.choices)
     missing_embedding = django_filters.ChoiceFilter(
         choices=EmbeddingKind.choices, method="filter_missing", help_text="no vector of this kind from the active model"

@@ -2,12 +2,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Asset, AuditEntry, Team, Visibility
 from assets.tags import normalise_tags
 
 
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
 class TagsField(serializers.Field):
     """Accepts a list or comma-separated text; always returns a list."""
 

@@ -1,7 +1,7 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from accounts.tokens import ObtainTokenView, TokenListView
 from assets.api.audit import AuditViewSet
 from assets.api.views import AssetViewSet, TrashViewSet
 
@@ -13,6 +13,7 @@ router.register("trash", TrashViewSet, basename="trash")
 router.register("audit", AuditViewSet, basename="audit")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="token"),
+    path("auth/tokens/", TokenListView.as_view(), name="tokens"),
     path("", include(router.urls)),
 ]

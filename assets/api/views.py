@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from assets import actions
+from assets import actions, filenames
 from assets.actions import bulk, pipeline
 from assets.api.filters import AssetFilter
 from assets.api.serializers import (
@@ -20,6 +20,7 @@ from assets.api.serializers import (
 from assets.downloads import serve_file
 from assets.errors import RejectedUpload
 from assets.models import Asset, Embedding, Rendition
+from assets.multipart import client_name
 
 
 def _checked_options(user, serializer) -> actions.AssetOptions:
@@ -73,7 +74,7 @@ class AssetViewSet(
         upload = AssetUploadSerializer(data=request.data)
         options = _checked_options(request.user, upload)
         file = upload.validated_data["file"]
-        result = actions.upload_asset(request.user, file, file.name, options)
+        result = actions.upload_asset(request.user, file, client_name(file), options)
         if result.status == "rejected":
             return Response({"detail": result.reason, "filename": result.filename}, status=status.HTTP_400_BAD_REQUEST)
         body = self.get_serializer(self.get_queryset().get(pk=result.asset.pk)).data
@@ -88,7 +89,7 @@ class AssetViewSet(
     def bulk(self, request):
         upload = BulkUploadSerializer(data=request.data)
         options = _checked_options(request.user, upload)
-        files = [(f.name, f) for f in upload.validated_data["files"]]
+        files = [(client_name(f), f) for f in upload.validated_data["files"]]
         results = [r.as_dict() for r in actions.upload_many(request.user, files, options)]
         counts = {key: sum(r["status"] == key for r in results) for key in ("created", "duplicate", "rejected")}
         return Response({"counts": counts, "results": results}, status=status.HTTP_207_MULTI_STATUS)
@@ -125,7 +126,9 @@ class AssetViewSet(
     @action(detail=True, methods=["get"])
     def original(self, request, pk=None):
         asset = self.get_object()
-        response = serve_file(asset.blob, filename=asset.original_filename, mime_type=asset.mime_type, attachment=True)
+        # Delivered with the extension of the type sniffed from the bytes, whatever the uploader called it.
+        filename = filenames.download_name(asset.original_filename, asset.mime_type)
+        response = serve_file(asset.blob, filename=filename, mime_type=asset.mime_type, attachment=True)
         actions.record_download(request.user, asset, via="api")
         return response
 
@@ -144,10 +147,9 @@ class AssetViewSet(
         )
         if rendition is None:
             raise Http404("no such rendition")
-        stem = rendition.asset.original_filename.rsplit(".", 1)[0]
-        return serve_file(
-            rendition.blob, filename=f"{stem}-{spec}.jpg", mime_type=rendition.mime_type, attachment=False
-        )
+        stem, _ = filenames.split_extension(rendition.asset.original_filename.rstrip(". "))
+        filename = filenames.download_name(f"{stem}-{spec}", rendition.mime_type)
+        return serve_file(rendition.blob, filename=filename, mime_type=rendition.mime_type, attachment=False)
 
 
 class IdsSerializer(serializers.Serializer):
@@ -186,13 +188,13 @@ class TrashViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         skipped = sorted(set(body.validated_data["ids"]) - set(done))
         return Response({"done": done, "skipped": skipped})
 
-    @extend_schema(request=IdsSerializer, responses={200: dict})
+    @extend_schema(request=IdsSerializer, responses={200: dict}, operation_id="v1_trash_restore_many")
     @action(detail=False, methods=["post"], url_path="restore")
     def restore_many(self, request):
         """Restore several assets: {"ids": [...]}; ids not in the caller's trash are skipped."""
         return self._many(request, actions.restore)
 
-    @extend_schema(request=IdsSerializer, responses={200: dict})
+    @extend_schema(request=IdsSerializer, responses={200: dict}, operation_id="v1_trash_purge_many")
     @action(detail=False, methods=["post"], url_path="purge")
     def purge_many(self, request):
         """Purge several assets: {"ids": [...]}; ids not in the caller's trash are skipped."""

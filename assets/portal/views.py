@@ -15,6 +15,7 @@ from assets import actions, collections
 from assets.actions import pipeline
 from assets.errors import RejectedUpload
 from assets.models import Asset, AuditEntry
+from assets.multipart import client_name
 from assets.portal import display
 from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
 from assets.portal.forms import AssetEditForm, BulkForm, LibraryFilterForm, LibrarySortForm, UploadForm
@@ -78,7 +79,7 @@ def upload(request):
         except RejectedUpload as exc:
             form.add_error(None, exc.reason)
         else:
-            files = [(upload.name, upload) for upload in form.cleaned_data["files"]]
+            files = [(client_name(upload), upload) for upload in form.cleaned_data["files"]]
             results = list(actions.upload_many(request.user, files, options))
             counts = Counter(result.status for result in results)
             if wants_json:

@@ -8,11 +8,13 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from django.utils.http import parse_header_parameters
+from PIL import Image
 
-from assets import actions
+from assets import actions, filenames
 from assets.actions import blobs
 from assets.models import Asset, BlobStore, Membership, Rendition, Role, Status, Visibility
 from tests.conftest import make_jpeg
@@ -62,8 +64,10 @@ def actor(request):
 
 def expected_codes(visibility: str, who: str) -> dict[str, object]:
     if who in ("anonymous", "dave"):
-        # Refused before any asset is looked at: anonymous (session auth answers 403, not 401) and non-staff alike.
-        return {op: 403 for op in ("list", "detail", "original", "thumbnail", "patch", "delete")}
+        # Refused before any asset is looked at: anonymous with 401 (token auth comes first, so the API says how
+        # to authenticate: WWW-Authenticate: Token), the signed-in non-staff user with 403.
+        code = 401 if who == "anonymous" else 403
+        return {op: code for op in ("list", "detail", "original", "thumbnail", "patch", "delete")}
     sees = who in VIEWERS[visibility]
     if not sees:
         return {"list": False, "detail": 404, "original": 404, "thumbnail": 404, "patch": 404, "delete": 404}
@@ -147,12 +151,13 @@ def test_token_auth(shelf, alice, dave):
     assert authorised.status_code == 200
     assert {r["id"] for r in authorised.json()["results"]} == {a.pk for a in shelf.values()}
 
-    assert client.get("/api/v1/assets/", HTTP_AUTHORIZATION="Token not-a-token").status_code == 403
-    assert client.get("/api/v1/assets/").status_code == 403
+    assert client.get("/api/v1/assets/", HTTP_AUTHORIZATION="Token not-a-token").status_code == 401
+    assert client.get("/api/v1/assets/").status_code == 401
     assert client.post("/api/v1/auth/token/", {"username": "alice", "password": "wrong"}).status_code == 400
 
-    dave_token = client.post("/api/v1/auth/token/", {"username": "dave", "password": "dave-pw"}).json()["token"]
-    assert client.get("/api/v1/assets/", HTTP_AUTHORIZATION=f"Token {dave_token}").status_code == 403
+    # Only staff get a token (tests/accounts/test_tokens.py has the rest).
+    refused = client.post("/api/v1/auth/token/", {"username": "dave", "password": "dave-pw"})
+    assert refused.status_code == 403 and "token" not in refused.json()
 
 
 # --- Filters and pagination ----------------------------------------------------------------------
@@ -238,10 +243,81 @@ def test_original_download_is_an_attachment_with_a_safe_name(original_name, shel
     assert "sandbox" in response["Content-Security-Policy"]
     disposition, params = parse_header_parameters(response["Content-Disposition"])
     assert disposition == "attachment"
-    assert params == {"filename": original_name}  # one parameter that round-trips exactly: nothing injected
+    # One parameter that round-trips exactly: nothing injected. The name is the stored one, except that its
+    # extension is the sniffed type's (the asset is a JPEG): 'report "final"; filename=evil.html' is delivered
+    # as '... evil.jpg', never under a name a browser or desktop would open as a web page.
+    assert params == {"filename": filenames.download_name(original_name, "image/jpeg")}
+    assert params["filename"].endswith(".jpg")
     assert "\n" not in response["Content-Disposition"] and "\r" not in response["Content-Disposition"]
     with asset.blob.open() as handle:
         assert b"".join(response.streaming_content) == handle.read()
+
+
+@pytest.mark.parametrize(
+    ("uploaded_as", "delivered_as"),
+    [
+        ("invoice.html", "invoice.jpg"),
+        ("logo.svg", "logo.jpg"),
+        ("setup.exe", "setup.jpg"),
+        ("run.bat", "run.jpg"),
+        ("invoice.html. ", "invoice.jpg"),  # Windows drops trailing dots and spaces: it would save invoice.html
+        ("IMG_5195", "IMG_5195.jpg"),
+        ("photo.jpeg", "photo.jpeg"),
+        ("PHOTO.JPG", "PHOTO.JPG"),
+        ("v1.2 final", "v1.2 final.jpg"),
+    ],
+)
+def test_download_name_has_the_extension_of_the_sniffed_type(uploaded_as, delivered_as, alice, api_for):
+    # A JPEG that is also a web page (HTML in a comment segment): accepted as the JPEG it is.
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 10, 200)).save(
+        buffer, format="JPEG", comment=b"<html><body><script>alert(document.cookie)</script></body></html>")
+    api = api_for(alice)
+    created = api.post("/api/v1/assets/", {"file": SimpleUploadedFile("x.jpg", buffer.getvalue())},
+                       format="multipart")
+    assert created.status_code == 201, created.content
+    Asset.objects.filter(pk=created.json()["id"]).update(original_filename=uploaded_as)
+
+    response = api.get(f"/api/v1/assets/{created.json()['id']}/original/")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert parse_header_parameters(response["Content-Disposition"]) == ("attachment", {"filename": delivered_as})
+    # The stored name stays what the uploader called the file: it is metadata, searchable as such.
+    assert api.get(f"/api/v1/assets/{created.json()['id']}/").json()["original_filename"] == uploaded_as
+
+
+def test_polyglot_uploaded_as_html_downloads_as_jpg(alice, api_for):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 90)).save(buffer, format="JPEG", comment=b"<html><script>x()</script>")
+    api = api_for(alice)
+    created = api.post("/api/v1/assets/", {"file": SimpleUploadedFile("invoice.html", buffer.getvalue())},
+                       format="multipart")
+    assert created.status_code == 201 and created.json()["original_filename"] == "invoice.html"
+    response = api.get(f"/api/v1/assets/{created.json()['id']}/original/")
+    assert parse_header_parameters(response["Content-Disposition"]) == ("attachment", {"filename": "invoice.jpg"})
+
+
+@pytest.mark.parametrize(
+    ("name", "mime_type", "delivered"),
+    [
+        ("scan.TIF", "image/tiff", "scan.TIF"),
+        ("scan.tiff", "image/tiff", "scan.tiff"),
+        ("scan.jpg", "image/tiff", "scan.tif"),
+        ("shot.html", "image/png", "shot.png"),
+        ("anim.gif.exe", "image/gif", "anim.gif.gif"),
+        ("IMG_0001.HEIC", "image/heif", "IMG_0001.HEIC"),
+        ("pic.webp", "image/webp", "pic.webp"),
+        ("pic", "image/webp", "pic.webp"),
+        (".htaccess", "image/png", ".htaccess.png"),
+    ],
+)
+def test_download_name_for_each_type(name, mime_type, delivered):
+    assert filenames.download_name(name, mime_type) == delivered
+
+
+def test_rendition_name_has_the_rendition_type_extension(shelf, alice, api_for):
+    Asset.objects.filter(pk=shelf["team"].pk).update(original_filename="invoice.html")
+    response = api_for(alice).get(f"/api/v1/assets/{shelf['team'].pk}/renditions/max256/")
+    assert parse_header_parameters(response["Content-Disposition"]) == ("inline", {"filename": "invoice-max256.jpg"})
 
 
 def test_thumbnail_is_inline_jpeg_with_nosniff(shelf, alice, api_for):

@@ -376,7 +376,7 @@ HOSTILE_NAMES = [
     pytest.param("private\ue000use.jpg", "U+E000", id="private-use"),
     pytest.param("", "file name is missing", id="empty"),
     pytest.param(None, "file name is missing", id="none"),
-    pytest.param("..", "file name is empty", id="dot-dot"),
+    pytest.param("..", "file name must not be '..'", id="dot-dot"),
     pytest.param("   ", "file name is empty", id="blank"),
     pytest.param("x" * 252 + ".jpg", "longer than 255", id="too-long"),
 ]
@@ -418,35 +418,122 @@ def _raw_multipart(disposition_params: str, data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-# What a client puts in the multipart header -> what Django's parser hands to upload_asset. Django keeps only
-# the last path component and drops every non-printable character (MultiPartParser.sanitize_file_name), so
-# these tricks never reach filenames.clean_filename through the API: they are defused before it.
-MULTIPART_NAMES = [
-    pytest.param('filename="../../etc/evil.jpg"', "evil.jpg", id="parent-dirs"),
-    pytest.param('filename="C:\\\\Windows\\\\evil.jpg"', "evil.jpg", id="windows-path"),
-    pytest.param('filename="&#x2F;etc&#x2F;encoded.jpg"', "encoded.jpg", id="html-encoded-slash"),
-    pytest.param("filename*=UTF-8''a%2Fb%0A.jpg", "b.jpg", id="rfc2231-slash-and-newline"),
-    pytest.param('filename="ctl\x01\x7f.jpg"', "ctl.jpg", id="control-chars"),
-    pytest.param('filename="invoice\u202egpj.exe"', "invoicegpj.exe", id="rtl-override"),
-    pytest.param('filename="zero\u200bwidth.jpg"', "zerowidth.jpg", id="zero-width"),
+# What a client puts in a part's Content-Disposition -> the refusal. Django's parser would clean these names
+# (keep the last path component, drop non-printable characters, skip "..") and accept the result; the
+# upload handler in assets.multipart hands clean_filename the name as sent instead, so each is refused.
+MULTIPART_REFUSALS = [
+    pytest.param('filename="../../etc/evil.jpg"', "path separators", id="parent-dirs"),
+    pytest.param('filename="C:\\\\Windows\\\\evil.jpg"', "path separators", id="windows-path"),
+    pytest.param('filename="dir/evil.jpg"', "path separators", id="slash"),
+    pytest.param('filename="&#x2F;etc&#x2F;encoded.jpg"', "path separators", id="html-encoded-slash"),
+    pytest.param('filename=".."', "must not be '..'", id="dot-dot"),
+    pytest.param('filename="."', "must not be '.'", id="dot"),
+    pytest.param('filename="ctl\x01\x7f.jpg"', "U+0001", id="control-chars"),
+    pytest.param('filename="nul\x00.jpg"', "U+0000", id="nul"),
+    pytest.param('filename="tab\there.jpg"', "U+0009", id="tab"),
+    pytest.param('filename="invoice\u202egpj.exe"', "U+202E", id="rtl-override"),
+    pytest.param('filename="invoice&#8238;gpj.exe"', "U+202E", id="html-encoded-rtl-override"),
+    pytest.param('filename="isolate\u2066x\u2069.jpg"', "U+2066", id="bidi-isolate"),
+    pytest.param('filename="zero\u200bwidth.jpg"', "U+200B", id="zero-width-space"),
+    pytest.param('filename="joiner\u200d.jpg"', "U+200D", id="zero-width-joiner"),
+    # An unescaped quote in a client's name: the header then carries two file names. Django took the second.
+    pytest.param("filename=\"a\"; filename*=UTF-8''evil.html\"", "filename* is not allowed", id="quote-injection"),
+    pytest.param("filename*=UTF-8''a%2Fb%0A.jpg", "filename* is not allowed", id="rfc2231"),
+    pytest.param('filename*0="a"; filename*1="b.html"', "filename* is not allowed", id="rfc2231-continuations"),
+    pytest.param('filename="x.jpg"; filename="y.html"', "names the file more than once", id="two-filenames"),
 ]
 
 
-@pytest.mark.parametrize(("params", "stored"), MULTIPART_NAMES)
-def test_api_file_names_reach_the_code_sanitised(params, stored, alice, api_for):
+@pytest.mark.parametrize(("params", "reason"), MULTIPART_REFUSALS)
+def test_api_file_names_are_checked_as_the_client_sent_them(params, reason, alice, api_for):
+    before = media_files()
+    body, content_type = _raw_multipart(params, unique_jpeg())
+    response = api_for(alice).generic("POST", "/api/v1/assets/", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("file name") and reason in response.json()["detail"]
+    assert not Asset.objects.exists()
+    assert media_files() == before
+
+
+@pytest.mark.parametrize(
+    ("params", "stored"),
+    [
+        pytest.param('filename="say \\"cheese\\"; ok.jpg"', 'say "cheese"; ok.jpg', id="escaped-quotes"),
+        pytest.param('filename="写真 été.jpg"', "写真 été.jpg", id="utf-8"),
+        pytest.param('filename="Tom &amp; Jerry.jpg"', "Tom & Jerry.jpg", id="html-entity-as-django-reads-it"),
+    ],
+)
+def test_api_keeps_honest_multipart_names(params, stored, alice, api_for):
     body, content_type = _raw_multipart(params, unique_jpeg())
     response = api_for(alice).generic("POST", "/api/v1/assets/", body, content_type=content_type)
     assert response.status_code == 201, response.content
-    assert response.json()["original_filename"] == stored
     assert Asset.objects.get().original_filename == stored
 
 
-def test_api_file_name_of_only_dots_is_no_file_at_all(alice, api_for):
-    body, content_type = _raw_multipart('filename=".."', unique_jpeg())
-    response = api_for(alice).generic("POST", "/api/v1/assets/", body, content_type=content_type)
-    assert response.status_code == 400
-    assert "file" in response.json()
-    assert not Asset.objects.exists()
+def _raw_bulk(names: list[str], fields: dict[str, str] | None = None) -> tuple[bytes, str]:
+    boundary = "----mediavault-test-boundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in (fields or {}).items()
+    ) + b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n".encode() + unique_jpeg(color=(i * 40, 90, 90)) + b"\r\n"
+        for i, name in enumerate(names)
+    ) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_bulk_refuses_only_the_file_with_the_bad_name(alice, api_for):
+    body, content_type = _raw_bulk(["one.jpg", "../two.jpg", "thr\u202eee.jpg", "four.jpg"])
+    response = api_for(alice).generic("POST", "/api/v1/assets/bulk/", body, content_type=content_type)
+    assert response.status_code == 207, response.content
+    results = [(r["status"], r["reason"]) for r in response.json()["results"]]
+    assert [status for status, _ in results] == ["created", "rejected", "rejected", "created"]
+    assert "path separators" in results[1][1] and "U+202E" in results[2][1]
+    assert set(Asset.objects.values_list("original_filename", flat=True)) == {"one.jpg", "four.jpg"}
+
+
+def test_names_stay_with_their_files_across_large_parts(alice, api_for):
+    # Parts far larger than the parser's 64 KiB reads: each name is read from its own part's header.
+    boundary = "----mediavault-test-boundary"
+    photos = {f"large-{i}.jpg": sample(path).read_bytes()
+              for i, path in enumerate(["jpg/gps/DSCN0010.jpg", "jpg/Canon_40D.jpg", "jpg/gps/DSCN0012.jpg"])}
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n\r\n'.encode()
+        + data + b"\r\n"
+        for name, data in photos.items()
+    ) + f"--{boundary}--\r\n".encode()
+    assert sum(len(data) > 64 * 1024 for data in photos.values()) >= 2
+    response = api_for(alice).generic("POST", "/api/v1/assets/bulk/", body,
+                                      content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 207, response.content
+    assert [r["status"] for r in response.json()["results"]] == ["created"] * 3
+    stored = {a.original_filename: a.byte_size for a in Asset.objects.all()}
+    assert stored == {name: len(data) for name, data in photos.items()}
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 64, 65536])
+def test_header_tap_finds_every_part_whatever_the_read_size(read_size):
+    from assets.multipart import _HeaderTap
+
+    body, content_type = _raw_bulk(["a.jpg", "b\u202e.jpg", "c.jpg"], {"visibility": "private"})
+    tap = _HeaderTap(io.BytesIO(body), content_type.split("boundary=")[1].encode(), "utf-8")
+    assert b"".join(iter(lambda: tap.read(read_size), b"")) == body  # passes every byte on, unchanged
+    names = []
+    while (part := tap.next_file_part()) is not None:
+        names.append((part.django_name, part.client_name, part.client_name.problem))
+    assert names == [("a.jpg", "a.jpg", None), ("b\u202e.jpg", "b\u202e.jpg", None), ("c.jpg", "c.jpg", None)]
+
+
+def test_portal_upload_checks_names_as_sent(alice, client_for):
+    body, content_type = _raw_bulk(["fine.jpg", "zero\u200bwidth.jpg"], {"visibility": "private"})
+    response = client_for(alice).generic("POST", "/upload/", body, content_type=content_type,
+                                         headers={"accept": "application/json"})
+    assert response.status_code == 200, response.content
+    results = {r["filename"]: (r["status"], r["reason"]) for r in response.json()["results"]}
+    assert results["fine.jpg"][0] == "created"
+    assert results["zero\u200bwidth.jpg"][0] == "rejected" and "U+200B" in results["zero\u200bwidth.jpg"][1]
+    assert list(Asset.objects.values_list("original_filename", flat=True)) == ["fine.jpg"]
 
 
 def test_check_options_refuses_a_team_the_uploader_does_not_edit(alice, charlie, api_for, other_team):
