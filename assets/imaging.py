@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from assets.errors import RejectedUpload
 
@@ -52,6 +52,18 @@ def sniff_signature(head: bytes) -> str | None:
     return None
 
 
+UNSUPPORTED = "unsupported file type: not a JPEG, PNG, WebP, GIF, TIFF or HEIC/HEIF image"
+SIGNATURE_BYTES = 32
+
+
+def check_signature(head: bytes) -> str:
+    """The format the first bytes claim; RejectedUpload when they claim none we take."""
+    claimed = sniff_signature(head)
+    if claimed is None:
+        raise RejectedUpload(UNSUPPORTED)
+    return claimed
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     mime_type: str
@@ -59,13 +71,39 @@ class ImageInfo:
     height: int
 
 
+def decoded_bytes(image: Image.Image) -> int:
+    """What Pillow holds in memory for the full-size frame: a byte per pixel for palette and grey
+    images, two for 16-bit grey, four for everything else (RGB is stored as 32 bits a pixel)."""
+    if image.mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif image.mode.startswith("I;16"):
+        per_pixel = 2
+    else:
+        per_pixel = 4
+    width, height = image.size
+    return width * height * per_pixel
+
+
+def _check_decode_memory(image: Image.Image, claimed: str) -> None:
+    """JPEGs decode at a reduced scale (draft) wherever MediaVault reads them; other formats decode
+    at full size at least once, so their full size must fit the memory budget (a 315 KB PNG of
+    99 megapixels would take 400 MB, and a worker's copies of it several times that)."""
+    if claimed == "JPEG":
+        return
+    needed = decoded_bytes(image)
+    if needed > settings.MAX_DECODE_BYTES:
+        mib = 1024 * 1024
+        raise RejectedUpload(
+            f"image would take {needed // mib:,} MiB of memory to decode ({image.size[0]}x{image.size[1]} "
+            f"{image.mode}), over the limit of {settings.MAX_DECODE_BYTES // mib:,} MiB"
+        )
+
+
 def inspect_image(stream: BinaryIO) -> ImageInfo:
     """Sniff, check dimensions and fully decode the first frame; raise RejectedUpload otherwise."""
     stream.seek(0)
-    claimed = sniff_signature(stream.read(32))
+    claimed = check_signature(stream.read(SIGNATURE_BYTES))
     stream.seek(0)
-    if claimed is None:
-        raise RejectedUpload("unsupported file type: not a JPEG, PNG, WebP, GIF, TIFF or HEIC/HEIF image")
     try:
         # Only the plugin the signature names may parse the bytes: no other format's parser is ever reached.
         with Image.open(stream, formats=[claimed]) as image:
@@ -79,6 +117,7 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
                 raise RejectedUpload(
                     f"image is {width}x{height} pixels, over the limit of {settings.MAX_IMAGE_PIXELS:,} pixels"
                 )
+            _check_decode_memory(image, claimed)
             if claimed == "JPEG":
                 # DCT scaling decodes every block at 1/8 size: truncation still shows, at a fraction of the cost.
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
@@ -112,13 +151,37 @@ def upright(image: Image.Image, at_least: int) -> Image.Image:
     """
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", (at_least, at_least))
-    # exif_transpose reads the orientation tag from the header, so it works after draft too.
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
+    if image.mode not in _REDUCIBLE:
+        image = _flattened(image)
+    # Shrink first, by a whole factor (one box-filter pass over the full-size pixels), then turn and
+    # convert the small copy: no full-size rotated or converted copy is ever made.
+    factor = min(image.size) // max(1, at_least)
+    if factor >= 2:
+        image = image.reduce(factor)
+    if orientation in _TRANSPOSE:
+        image = image.transpose(_TRANSPOSE[orientation])
+    return _flattened(image)
+
+
+# EXIF orientation -> the transposition that makes the picture upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBa", "La", "I", "F", "CMYK"}
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency composited on white."""
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         canvas = Image.new("RGB", rgba.size, (255, 255, 255))
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
+    # A copy even when already RGB: the caller may close the file `image` was read from, which
+    # frees its pixels.
     return image.convert("RGB")
 
 

@@ -80,6 +80,12 @@ def upload_asset(user, stream: BinaryIO, raw_filename: str | None, options: Asse
         size = getattr(stream, "size", None)
         if size is not None and size > settings.MAX_UPLOAD_BYTES:
             raise RejectedUpload(f"file is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes")
+        # The type from the first bytes before anything reads the whole file: most refusals cost nothing.
+        stream.seek(0)
+        head = stream.read(imaging.SIGNATURE_BYTES)
+        if not head:
+            raise RejectedUpload("file is empty")
+        imaging.check_signature(head)
         sha256, size = _hash(stream)
         if size == 0:
             raise RejectedUpload("file is empty")
