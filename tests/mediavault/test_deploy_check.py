@@ -54,3 +54,24 @@ def test_the_switches_are_off_by_default_and_on_in_docker_compose(django_db_setu
     environment = compose["x-app"]["environment"]
     for name, value in PRODUCTION.items():
         assert str(environment[name]) == value or (name == "MEDIAVAULT_HSTS_SECONDS" and int(environment[name]) > 0)
+
+
+def test_the_production_topology_supervises_and_shields_every_service():
+    """docker-compose.yml: every long-running service restarts on failure and has a health check;
+    gunicorn is reachable only through the proxy, which limits slow and oversized requests and sets
+    the forwarded headers itself (never appending what a client sent)."""
+    compose = yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name, service in services.items():
+        if name == "migrate":
+            assert service["restart"] == "no"  # a one-shot job
+            continue
+        assert service.get("restart") == "unless-stopped", name
+        assert service.get("healthcheck", {}).get("test"), name
+    assert "ports" not in services["web"] and services["proxy"]["ports"]
+    assert services["beat"]["command"].count("beat") == 1 and "deploy" not in services["beat"]  # one scheduler
+    nginx = (settings.BASE_DIR / "deploy" / "nginx.conf").read_text()
+    for directive in ("client_header_timeout", "client_body_timeout", "client_max_body_size",
+                      "proxy_request_buffering on", "proxy_set_header X-Forwarded-For $remote_addr"):
+        assert directive in nginx, directive
+    assert "$proxy_add_x_forwarded_for" not in nginx
