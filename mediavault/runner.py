@@ -37,6 +37,14 @@ def _ensure_admin() -> None:
     _banner(f"Created the first admin account.  username: {username}   password: {password}")
 
 
+def _with_torch_threads(count: int, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("MEDIAVAULT_TORCH_THREADS", str(count))
+    for name, value in extra.items():
+        env.setdefault(name, value)
+    return env
+
+
 def _children(settings):
     from mediavault import embedded
     from mediavault.supervisor import Child
@@ -50,13 +58,17 @@ def _children(settings):
         children.append(
             Child("redis", embedded.redis_command(socket), ready=lambda p: embedded.wait_for_redis(socket, process=p))
         )
+    concurrency = int(os.environ.get("WORKER_CONCURRENCY", "2"))
+    cores = len(os.sched_getaffinity(0))
     children += [
-        Child("worker", [*celery, "worker", "-Q", "ingest,embed", "--concurrency",
-                         os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "INFO",
-                         "--hostname", "mediavault@%h"]),
+        # Bulk work yields the processor (nice) and shares the cores between its processes.
+        Child("worker", [*celery, "worker", "-Q", "ingest,embed", "--concurrency", str(concurrency),
+                         "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
+              env=_with_torch_threads(max(1, cores // concurrency))),
         # Its own process, so query encoding never waits behind a batch of bulk embedding.
         Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--concurrency", "1",
-                           "--loglevel", "INFO", "--hostname", "realtime@%h"]),
+                           "--loglevel", "INFO", "--hostname", "realtime@%h"],
+              env=_with_torch_threads(1, MEDIAVAULT_WARM_MODELS="text,image,rerank")),
         # The one scheduler: its own process (a worker's -B child could outlive a killed worker).
         Child("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule",
                        "--pidfile", f"{var}/celerybeat.pid"]),

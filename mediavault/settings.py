@@ -201,6 +201,8 @@ TOKEN_TTL_HOURS = envint("MEDIAVAULT_TOKEN_TTL_HOURS", 720, minimum=1)
 
 MAX_UPLOAD_BYTES = envint("MEDIAVAULT_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, minimum=1)
 MAX_IMAGE_PIXELS = envint("MEDIAVAULT_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
+# Memory one full-size decode may take (formats other than JPEG, which always decode reduced).
+MAX_DECODE_BYTES = envint("MEDIAVAULT_MAX_DECODE_BYTES", 256 * 1024 * 1024, minimum=1024 * 1024)
 MAX_ARCHIVE_ENTRIES = envint("MEDIAVAULT_MAX_ARCHIVE_ENTRIES", 2000, minimum=1)
 MAX_ARCHIVE_BYTES = envint("MEDIAVAULT_MAX_ARCHIVE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 MAX_ARCHIVE_RATIO = envint("MEDIAVAULT_MAX_ARCHIVE_RATIO", 100, minimum=1)
@@ -235,6 +237,14 @@ EMBED_BATCHES_PER_CLAIM = envint("MEDIAVAULT_EMBED_BATCHES_PER_CLAIM", 4, minimu
 # JPEG decode is the bottleneck on a GPU machine (see bench/RESULTS.md): one thread per core.
 EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", os.cpu_count() or 2, minimum=1)
 REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
+# Threads torch uses in each worker process (0: torch's default, one per core). More threads than
+# the cores left over make each one spin-wait for the others: measured here, a MiniLM query
+# encoding took 480 ms with 2 threads on 2 busy cores and 11 ms with 1. `make run` sets it per
+# process (1 for the realtime worker; cores / concurrency for the background one).
+TORCH_THREADS = envint("MEDIAVAULT_TORCH_THREADS", 0, minimum=0)
+# Model kinds a worker process loads as soon as it starts (the realtime worker: its first query
+# must not wait seconds for weights).
+WARM_MODELS = envlist("MEDIAVAULT_WARM_MODELS", [])
 REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
 
 # --- Search -------------------------------------------------------------------------------
@@ -319,6 +329,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-user media asset manager.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get components of their own: file fields are documented as binary uploads (not
+    # text), and read-only fields are left out of what a client sends.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import time
@@ -38,6 +39,7 @@ class Child:
     stop_signal: int = signal.SIGTERM
     env: dict[str, str] | None = None
     ready: Callable[[subprocess.Popen], None] | None = None  # waits until the child serves, or raises
+    nice: int = 0  # scheduling priority below the others (background work must not slow the web)
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -46,10 +48,15 @@ class Child:
     history: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=self._in_child)
         self.started_at = time.monotonic()
         if self.ready is not None:
             self.ready(self.process)
+
+    def _in_child(self) -> None:  # between fork and exec
+        die_with_parent()
+        if self.nice:
+            os.nice(self.nice)
 
     @property
     def running(self) -> bool:

@@ -11,9 +11,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from assets.models import ActiveModel, Asset, Embedding
+from assets.models import ActiveModel, Asset, Embedding, Rendition
 from search import concurrency, fusion
 from search.bm25 import bm25_scores
 from search.scopes import scopes_for
@@ -108,6 +108,11 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
     return client.QueryVector(row.model_id, list(row.vector))
 
 
+def _reported_unavailable() -> dict[str, str]:
+    """{kind: reason} for the models the workers last reported unavailable."""
+    return dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
+
+
 def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes: list[int] | None) -> _Signals:
     signals = _Signals()
     depth = _candidates_depth(request)
@@ -126,16 +131,24 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes
     query = request.query.strip()
     started = time.perf_counter()
     statements = concurrency.Jobs()
+    unavailable = _reported_unavailable()
     # Query encodings wait on workers: start them all at once so they share one timeout. The
     # keyword statement starts now; each vector statement once its query vector has arrived, so
     # no database thread waits on inference.
     with ThreadPoolExecutor(max_workers=3) as pool:
         encodings: dict[Future, tuple[str, str]] = {}
+        wanted = []
         if request.image is not None:
-            encodings[pool.submit(encoder.image, request.image)] = (IMAGE, "image")
+            wanted.append((IMAGE, "image", lambda: encoder.image(request.image)))
         if query and request.mode in ("hybrid", "semantic"):
-            encodings[pool.submit(encoder.text, query, "text")] = (TEXT, "text")
-            encodings[pool.submit(encoder.text, query, "image")] = (CLIP, "image")
+            wanted.append((TEXT, "text", lambda: encoder.text(query, "text")))
+            wanted.append((CLIP, "image", lambda: encoder.text(query, "image")))
+        for name, kind, encode in wanted:
+            if kind in unavailable:
+                # The workers said so when they last reported: no round trip to hear it again.
+                signals.degraded[name] = f"model unavailable: {unavailable[kind]}"
+            else:
+                encodings[pool.submit(encode)] = (name, kind)
         if query and request.mode in ("hybrid", "keyword"):
             keyword = lambda: bm25_scores(query, visible=visible, limit=depth, scopes=scopes)  # noqa: E731
             statements.submit(lambda: signals.run(KEYWORD, keyword))
@@ -190,9 +203,13 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
     ordered, facts = fusion.fuse(lists, method=method, weights=weights, keyword_signal=KEYWORD)
     window = ordered[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
     # Hydrate through the visible queryset once more: a result can never be an asset the caller may not see.
+    # The renditions and the list of vectors are what every door shows of a hit: fetched once for the page.
     assets = (
         user_visible.select_related("owner", "team")
-        .prefetch_related("renditions")
+        .prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
+            Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
+        )
         .in_bulk([c.asset_id for c in window])
     )
     window = [c for c in window if c.asset_id in assets]

@@ -4,16 +4,19 @@ A task claims what it works on through ``assets.actions.pipeline`` and reports w
 so a duplicate delivery, a redelivery after a crash or a late result never overwrites newer state.
 """
 
+import contextlib
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from assets.actions import blobs, deletion, pipeline
 from assets.processing import process_asset
 from workers import (
     realtime,  # noqa: F401  (registers the realtime tasks)
 )
+from workers.ml import registry
+from workers.ml.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,20 @@ def _report_models(hostname: str | None = None) -> None:
 
 
 _beater = None
+
+
+@worker_process_init.connect
+def _prepare_process(**kwargs) -> None:
+    from django.conf import settings
+
+    if settings.TORCH_THREADS:
+        import torch  # workers only
+
+        torch.set_num_threads(settings.TORCH_THREADS)
+    # A query-time worker loads its models before its first query, not during it.
+    for kind in settings.WARM_MODELS:
+        with contextlib.suppress(ModelUnavailable):  # reported as unavailable; searches say so
+            registry.get_model(kind)
 
 
 @worker_ready.connect
