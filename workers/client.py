@@ -43,8 +43,11 @@ class RerankScores:
 
 def _call(task: str, args: list, timeout: float | None) -> dict:
     timeout = settings.REALTIME_TIMEOUT_S if timeout is None else timeout
-    # expires: a query nobody answered in time must not be computed later for nobody.
-    result = app.send_task(task, args=args, queue=settings.REALTIME_QUEUE, expires=timeout + 5)
+    try:
+        # expires: a query nobody answered in time must not be computed later for nobody.
+        result = app.send_task(task, args=args, queue=settings.REALTIME_QUEUE, expires=timeout + 5)
+    except Exception as exc:  # broker (or result store) unreachable: fail fast, search degrades
+        raise InferenceUnavailable(f"broker unavailable ({type(exc).__name__})") from None
     try:
         answer = result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
     except CeleryTimeout:

@@ -29,6 +29,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
+def files_added():
+    """files_added() -> the stored files this test added (blob folders only)."""
+    from tests.assets.conftest import media_files
+
+    before = media_files()
+    return lambda: {name for name in media_files() - before if name.startswith(("originals/", "renditions/"))}
+
+
+@pytest.fixture
 def sessions():
     opened: list[Session] = []
 
@@ -256,3 +265,54 @@ def test_a_failed_commit_leaves_no_file_behind(alice, monkeypatch, no_broker_mes
     assert not Asset.objects.exists() and not Blob.objects.exists()
     assert set(blobs.orphans()) == before
     assert connection.in_atomic_block is False
+
+
+# --- Purge while a worker finishes ingest ------------------------------------------------------------
+
+
+def test_a_purge_waits_for_ingest_finishing_and_removes_its_thumbnails_too(
+    alice, sessions, monkeypatch, no_broker_messages, files_added
+):
+    from assets.processing import extract
+
+    asset = _upload(alice, unique_jpeg(), "busy.jpg")
+    actions.trash(alice, [asset.pk])
+    worker, person = sessions(), sessions()
+    claim = worker.run(lambda: pipeline.claim_ingest(asset.pk))
+    result = worker.run(lambda: extract(claim.assets[0]))
+    gate = Gate(worker)  # finish_ingest stops after storing the thumbnails, before it commits
+    monkeypatch.setattr(audit, "record", gate.wrap(audit.record))
+
+    finishing = worker.start(lambda: pipeline.finish_ingest(claim, result))
+    gate.wait_reached()
+    purging = person.start(lambda: actions.purge(alice, [asset.pk]))
+    wait_blocked(person)
+    gate.open()
+    assert finishing.result(timeout=20) is True
+    assert purging.result(timeout=20) == [asset.pk]
+
+    assert not Asset.objects.exists() and not Blob.objects.exists()
+    assert files_added() == set()
+
+
+def test_ingest_finishing_after_a_purge_writes_nothing(alice, sessions, monkeypatch, no_broker_messages, files_added):
+    from assets.processing import extract
+
+    asset = _upload(alice, unique_jpeg(), "gone.jpg")
+    actions.trash(alice, [asset.pk])
+    worker, person = sessions(), sessions()
+    claim = worker.run(lambda: pipeline.claim_ingest(asset.pk))
+    result = worker.run(lambda: extract(claim.assets[0]))
+    gate = Gate(person)  # the purge stops after removing the rows, before it commits
+    monkeypatch.setattr(audit, "record", gate.wrap(audit.record))
+
+    purging = person.start(lambda: actions.purge(alice, [asset.pk]))
+    gate.wait_reached()
+    finishing = worker.start(lambda: pipeline.finish_ingest(claim, result))
+    wait_blocked(worker)  # the worker waits for the asset row the purge is deleting
+    gate.open()
+    assert purging.result(timeout=20) == [asset.pk]
+    assert finishing.result(timeout=20) is False  # discarded: the asset is gone
+
+    assert not Asset.objects.exists() and not Blob.objects.exists()
+    assert files_added() == set()

@@ -113,6 +113,15 @@ def test_uploads_succeed_while_the_broker_is_down_and_are_processed_once_it_is_b
             ids.append(response.json()["id"])
         assert slowest < 5, f"an upload took {slowest:.1f}s with the broker down"
         assert set(Asset.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Status.PENDING}
+        # Search answers from the keyword index alone, at once, naming what it could not use.
+        started = time.monotonic()
+        response = api.get("/api/v1/search/", {"q": photos[0].stem, "mode": "hybrid"})
+        assert time.monotonic() - started < 5
+        assert response.status_code == 200, response.content[:300]
+        body = response.json()
+        assert body["signals"] == ["keyword"]
+        assert any(d.startswith("semantic_text: broker unavailable") for d in body["degraded"]), body["degraded"]
+        assert ids[0] in [r["asset"]["id"] for r in body["results"]]
     finally:
         embedded.start_redis(socket_path)
     # The worker and the scheduler reconnect; the sweeper sends what the broker never received.
