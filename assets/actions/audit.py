@@ -31,13 +31,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_EMPTY = (None, "", [], {})
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
-    """{field: [before, after]} for the fields whose value changed."""
-    return {
-        name: [_plain(before.get(name)), _plain(value)]
-        for name, value in after.items()
-        if _plain(before.get(name)) != _plain(value)
-    }
+    """{field: [before, after]} for the fields whose value changed (nothing to nothing is no change)."""
+    changes = {}
+    for name, value in after.items():
+        old, new = _plain(before.get(name)), _plain(value)
+        if old != new and not (old in _EMPTY and new in _EMPTY):
+            changes[name] = [old, new]
+    return changes
 
 
 def record(

@@ -1,21 +1,22 @@
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from assets import actions, filenames
 from assets.actions import bulk, pipeline
 from assets.api.filters import AssetFilter
+from assets.api.parsers import JSONParser
 from assets.api.serializers import (
     AssetSerializer,
     AssetUploadSerializer,
+    BulkUploadResultSerializer,
     BulkUploadSerializer,
     TrashedAssetSerializer,
-    UploadResultSerializer,
 )
 from assets.downloads import serve_file
 from assets.errors import RejectedUpload
@@ -69,7 +70,13 @@ class AssetViewSet(
             raise PermissionDenied("You may view this asset but not change it.")
         return asset
 
-    @extend_schema(request={"multipart/form-data": AssetUploadSerializer}, responses={201: AssetSerializer})
+    @extend_schema(
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={
+            201: AssetSerializer,
+            200: OpenApiResponse(AssetSerializer, description="you already uploaded these bytes: `duplicate` is true"),
+        },
+    )
     def create(self, request, *args, **kwargs):
         upload = AssetUploadSerializer(data=request.data)
         options = _checked_options(request.user, upload)
@@ -83,7 +90,7 @@ class AssetViewSet(
         return Response({"duplicate": False, **body}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request={"multipart/form-data": BulkUploadSerializer}, responses={207: UploadResultSerializer(many=True)}
+        request={"multipart/form-data": BulkUploadSerializer}, responses={207: BulkUploadResultSerializer}
     )
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request):
@@ -116,20 +123,22 @@ class AssetViewSet(
         actions.trash(request.user, [self._editable().pk])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=None, responses={202: AssetSerializer})
     @action(detail=True, methods=["post"])
     def reprocess(self, request, pk=None):
         asset = self._editable()
         pipeline.reprocess(request.user, [asset.pk])
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "image/*"): bytes})  # the type found in the bytes
     @action(detail=True, methods=["get"])
     def original(self, request, pk=None):
         asset = self.get_object()
         # Delivered with the extension of the type sniffed from the bytes, whatever the uploader called it.
         filename = filenames.download_name(asset.original_filename, asset.mime_type)
         response = serve_file(asset.blob, filename=filename, mime_type=asset.mime_type, attachment=True)
-        actions.record_download(request.user, asset, via="api")
+        if request.method == "GET":  # a HEAD request fetches no copy
+            actions.record_download(request.user, asset, via="api")
         return response
 
     @extend_schema(responses={(200, "image/jpeg"): bytes})
@@ -152,6 +161,10 @@ class AssetViewSet(
         return serve_file(rendition.blob, filename=filename, mime_type=rendition.mime_type, attachment=False)
 
 
+class RestoredSerializer(serializers.Serializer):
+    restored = serializers.ListField(child=serializers.IntegerField())
+
+
 class IdsSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
                                 max_length=bulk.MAX_SELECTION)
@@ -167,7 +180,7 @@ class TrashViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "-deleted_at", "-id"
         )
 
-    @extend_schema(request=None, responses={200: TrashedAssetSerializer})
+    @extend_schema(request=None, responses={200: RestoredSerializer})
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         asset = self.get_object()

@@ -505,3 +505,18 @@ def test_admin_audit_log_is_hidden_from_staff_who_are_not_superusers(audit_log, 
     assert index.status_code == 200
     assert CHANGELIST not in index.content.decode() and "Audit log" not in index.content.decode()
     assert "Audit log" in client_for(admin_user).get("/admin/").content.decode()
+
+
+def test_an_upload_records_only_what_it_set_and_a_head_request_is_no_download(alice, api_for):
+    import io
+
+    from assets import actions
+    from assets.models import AuditEntry
+    from tests.assets.conftest import unique_jpeg
+
+    asset = actions.upload_asset(alice, io.BytesIO(unique_jpeg()), "plain.jpg", actions.AssetOptions()).asset
+    entry = AuditEntry.objects.get(action="asset.uploaded", object_id=asset.pk)
+    assert set(entry.changes) == {"title", "visibility"}  # no "tags: nothing -> nothing", no team
+    before = AuditEntry.objects.filter(action="asset.downloaded").count()
+    assert api_for(alice).head(f"/api/v1/assets/{asset.pk}/original/").status_code == 200
+    assert AuditEntry.objects.filter(action="asset.downloaded").count() == before
