@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate, user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import expires_at, is_expired
 from accounts.lockout import lockout_message
+from assets.api.parsers import JSONParser
 
 NOT_STAFF = "Only staff accounts may use the API, so only staff accounts get a token."
 
@@ -67,6 +68,7 @@ class ObtainTokenView(ObtainAuthToken):
 
     serializer_class = StaffAuthTokenSerializer
     authentication_classes = ()  # the password is the credential here
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, JSONParser)  # ObtainAuthToken's, JSON ours
 
     @extend_schema(request=StaffAuthTokenSerializer, responses={200: TokenSerializer})
     def post(self, request, *args, **kwargs):

@@ -13,6 +13,9 @@ def normalise_tags(raw: str | Iterable[str] | None) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise ValueError("tags must be text")
+        if "\x00" in item:
+            # PostgreSQL cannot store it (the database would refuse the row: a 500, not a 400).
+            raise ValueError("tags may not contain null characters")
         tag = " ".join(item.split()).lower()[:MAX_TAG_LENGTH]
         if tag and tag not in tags:
             tags.append(tag)

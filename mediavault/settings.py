@@ -316,6 +316,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "assets.api.exceptions.exception_handler",
+    # DRF's defaults, with a JSON parser that answers a body nested too deeply with a 400 (assets.api.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "assets.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["assets.api.permissions.IsStaff"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -90,7 +90,8 @@ def respond(request, response: SearchResponse, search_request: SearchRequest) ->
             "fusion": response.fusion,
             "timings_ms": response.timings_ms,
             "results": [
-                {"asset": asset, "explanation": hit.explanation} for asset, hit in zip(assets, response.hits, strict=True)
+                {"asset": asset, "explanation": hit.explanation}
+                for asset, hit in zip(assets, response.hits, strict=True)
             ],
         }
     )

@@ -28,8 +28,16 @@ class TagsField(serializers.Field):
 
 
 class TeamField(serializers.SlugRelatedField):
+    default_error_messages = {"null_characters": "Null characters are not allowed."}
+
     def __init__(self, **kwargs):
         super().__init__(slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False, **kwargs)
+
+    def to_internal_value(self, data):
+        # Refused before the lookup: PostgreSQL cannot compare text holding a NUL (a 500, not "no such team").
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -109,6 +117,17 @@ class UploadResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
     id = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
+
+
+class UploadCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class BulkUploadResultSerializer(serializers.Serializer):
+    counts = UploadCountsSerializer()
+    results = UploadResultSerializer(many=True, help_text="one per file, zip members included")
 
 
 class TrashedAssetSerializer(serializers.ModelSerializer):

@@ -39,6 +39,17 @@ def test_missing_or_invalid_credentials_answer_401_with_www_authenticate(header,
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/assets/", "/api/v1/auth/tokens/", "/api/schema/?format=json"])
+def test_a_token_with_a_null_character_answers_401_not_500(path, alice):
+    """PostgreSQL cannot compare text holding a NUL: the key is refused before it is looked up."""
+    key = Token.objects.create(user=alice).key
+    response = Client().get(path, HTTP_AUTHORIZATION=f"Token {key[:10]}\x00{key[10:]}")
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": "Invalid token."}
+    assert get_assets(key).status_code == 200  # the real key still works
+
+
 def test_a_signed_in_non_staff_user_still_gets_403(erin):
     client = Client()
     client.force_login(erin)

@@ -46,6 +46,69 @@ def test_tags_of_the_wrong_type_are_refused(tags, alice, api_for):
     assert Asset.objects.get(pk=asset_id).tags == []
 
 
+def _uploaded(api) -> int:
+    return api.post("/api/v1/assets/", {"file": upload_bytes(unique_jpeg(), "a.jpg")}, format="multipart").json()["id"]
+
+
+# PostgreSQL refuses text holding a NUL character (U+0000) outright; DRF's CharFields refuse it, the fields
+# below must too, before anything reaches the database.
+@pytest.mark.parametrize("body", [{"tags": ["beach\x00"]}, {"tags": "beach,\x00"}, {"team": "studio\x00"}])
+@pytest.mark.parametrize("how", ["json", "multipart"])
+def test_null_characters_in_tags_or_team_are_refused_on_edit(body, how, alice, team, api_for):
+    api = api_for(alice)
+    asset_id = _uploaded(api)
+    response = api.patch(f"/api/v1/assets/{asset_id}/", body, format=how)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert "null characters" in str(response.json()[next(iter(body))]).lower()
+    asset = Asset.objects.get(pk=asset_id)
+    assert asset.tags == [] and asset.team is None
+
+
+@pytest.mark.parametrize("field", ["tags", "team"])
+@pytest.mark.parametrize("path", ["/api/v1/assets/", "/api/v1/assets/bulk/"])
+def test_null_characters_in_tags_or_team_are_refused_on_upload(field, path, alice, team, api_for, storage_unchanged):
+    files = {"file": upload_bytes(unique_jpeg(), "a.jpg")} if path.endswith("assets/") else {
+        "files": [upload_bytes(unique_jpeg(), "a.jpg")]}
+    response = api_for(alice).post(path, {**files, field: "studio\x00"}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "null characters" in str(response.json()[field]).lower()
+    assert not Asset.objects.exists()
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(10**30), "1e30", "-1", "0", "1.5"])
+def test_audit_log_asset_filter_takes_ids_the_database_can_hold(value, admin_user, api_for):
+    response = api_for(admin_user).get("/api/v1/audit/", {"asset": value})
+    assert response.status_code == 400, response.content
+    assert "asset" in response.json()
+
+
+def test_audit_log_asset_filter_still_finds_the_largest_id(alice, admin_user, api_for):
+    api = api_for(alice)
+    asset_id = _uploaded(api)
+    admin = api_for(admin_user)
+    assert admin.get("/api/v1/audit/", {"asset": asset_id}).json()["count"] == 1
+    assert admin.get("/api/v1/audit/", {"asset": 2**63 - 1}).json()["count"] == 0
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("body", ["[" * DEEP, '{"ids": ' * DEEP, '{"ids": ' + "[" * DEEP + "]" * DEEP + "}"])
+@pytest.mark.parametrize("path", ["/api/v1/trash/restore/", "/api/v1/assets/{id}/", "/api/v1/auth/token/"])
+def test_json_nested_too_deeply_for_the_decoder_is_a_400(body, path, alice):
+    """Python's JSON decoder gives up with a RecursionError (not the ValueError DRF answers with a 400)."""
+    client = Client()
+    client.force_login(alice)
+    asset_id = client.post("/api/v1/assets/", {"file": upload_bytes(unique_jpeg(), "a.jpg")}).json()["id"]
+    method = "PATCH" if "{id}" in path else "POST"
+    response = client.generic(method, path.format(id=asset_id), body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json() == {"detail": "JSON parse error - the body is nested too deeply."}
+    assert client.generic("POST", "/api/v1/trash/restore/", '{"ids": [1]}', content_type="application/json").json() == {
+        "done": [], "skipped": [1]}
+
+
 def _multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
     boundary = "----mediavault-many"
     chunks = []
