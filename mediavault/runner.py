@@ -65,8 +65,9 @@ def _children(settings):
         Child("worker", [*celery, "worker", "-Q", "ingest,embed", "--concurrency", str(concurrency),
                          "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
               env=_with_torch_threads(max(1, cores // concurrency))),
-        # Its own process, so query encoding never waits behind a batch of bulk embedding.
-        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--concurrency", "1",
+        # Its own process, so query encoding never waits behind a batch of bulk embedding; the solo
+        # pool runs each query in the consuming process (a prefork child would add a hand-off each way).
+        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--pool", "solo",
                            "--loglevel", "INFO", "--hostname", "realtime@%h"],
               env=_with_torch_threads(1, MEDIAVAULT_WARM_MODELS="text,image,rerank")),
         # The one scheduler: its own process (a worker's -B child could outlive a killed worker).

