@@ -382,8 +382,27 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset.filter(actor_name=self.value()) if self.value() else queryset
 
 
+class SuperuserRecordAdmin(admin.ModelAdmin):
+    """Rows only the system writes, shown to superusers and to nobody else; never edited here."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(SuperuserRecordAdmin):
     """The audit log: read-only, for superusers."""
 
     list_display = ["at", "actor_name", "action", "object_type", "object_repr", "assets"]
@@ -399,24 +418,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
         ids = entry.asset_ids
         return ", ".join(map(str, ids[:10])) + (f" … ({len(ids)})" if len(ids) > 10 else "")
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Blob)
-class BlobAdmin(admin.ModelAdmin):
+class BlobAdmin(SuperuserRecordAdmin):
     """Stored files (read-only): `manage.py verify_storage` checks them against storage."""
 
     list_display = ["name", "store", "size", "mime_type", "created_at"]
@@ -424,17 +429,3 @@ class BlobAdmin(admin.ModelAdmin):
     search_fields = ["sha256", "name"]
     readonly_fields = ["store", "sha256", "size", "name", "mime_type", "created_at"]
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

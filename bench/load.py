@@ -71,16 +71,24 @@ class Client:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def upload(self, data: bytes, name: str, description: str = "") -> tuple[int, bytes]:
+    def post_files(self, path: str, fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tuple[int, bytes]:
+        """A multipart POST: form `fields`, and `files` as (field, file name, JPEG bytes)."""
         boundary = uuid.uuid4().hex
         parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n{description}\r\n'.encode(),
-            f'--{boundary}\r\nContent-Disposition: form-data; name="visibility"\r\n\r\norganisation\r\n'.encode(),
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: image/jpeg\r\n\r\n".encode() + data + b"\r\n",
-            f"--{boundary}--\r\n".encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
         ]
-        return self.request("/api/v1/assets/", b"".join(parts), f"multipart/form-data; boundary={boundary}")
+        parts += [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n".encode() + data + b"\r\n"
+            for field, filename, data in files
+        ]
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.request(path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
+
+    def upload(self, data: bytes, name: str, description: str = "") -> tuple[int, bytes]:
+        fields = {"description": description, "visibility": "organisation"}
+        return self.post_files("/api/v1/assets/", fields, [("file", name, data)])
 
 
 def token_for(base: str, user: str, password: str) -> str:

@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,13 +51,8 @@ def answers(pid: int) -> bool:
 
 
 def bulk(client: Client, photos: list[bytes]) -> list[int]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="visibility"\r\n\r\norganisation\r\n'.encode()]
-    for i, data in enumerate(photos):
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="REC_{i:02d}.jpg"\r\n'
-                     f"Content-Type: image/jpeg\r\n\r\n".encode() + unique_jpeg(data) + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    status, body = client.request("/api/v1/assets/bulk/", b"".join(parts), f"multipart/form-data; boundary={boundary}")
+    files = [("files", f"REC_{i:02d}.jpg", unique_jpeg(data)) for i, data in enumerate(photos)]
+    status, body = client.post_files("/api/v1/assets/bulk/", {"visibility": "organisation"}, files)
     if status != 207:
         sys.exit(f"bulk upload failed: {status} {body[:300]!r}")
     return [r["id"] for r in json.loads(body)["results"] if r["status"] == "created"]

@@ -170,33 +170,27 @@ def count_deletable(user, asset_ids: Iterable) -> tuple[int, int]:
     return deletable, len(ids) - deletable
 
 
+NOT_IN_TRASH = "they are not in your trash"
+
+
+def _counted(user, asset_ids: Iterable, verb: str, act, skipped_because: str) -> Outcome:
+    """Run a deletion action (it takes what the person may touch) and count the rest as skipped."""
+    ids = clean_ids(asset_ids)
+    done = act(user, ids)
+    outcome = Outcome(verb, changed=len(done))
+    if missing := len(ids) - len(done):
+        outcome.skipped[skipped_because] += missing
+    return outcome
+
+
 def delete(user, asset_ids: Iterable) -> Outcome:
     """Move the selection to the trash (restorable until the retention period ends)."""
-    ids = clean_ids(asset_ids)
-    outcome = Outcome("Moved to the trash:")
-    with transaction.atomic():
-        moved = deletion.trash(user, ids)
-        outcome.changed = len(moved)
-        if missing := len(ids) - len(moved):
-            outcome.skipped[NOT_EDITABLE] += missing
-    return outcome
+    return _counted(user, asset_ids, "Moved to the trash:", deletion.trash, NOT_EDITABLE)
 
 
 def restore(user, asset_ids: Iterable) -> Outcome:
-    ids = clean_ids(asset_ids)
-    outcome = Outcome("Restored")
-    restored = deletion.restore(user, ids)
-    outcome.changed = len(restored)
-    if missing := len(ids) - len(restored):
-        outcome.skipped["they are not in your trash"] += missing
-    return outcome
+    return _counted(user, asset_ids, "Restored", deletion.restore, NOT_IN_TRASH)
 
 
 def purge(user, asset_ids: Iterable) -> Outcome:
-    ids = clean_ids(asset_ids)
-    outcome = Outcome("Deleted for good:")
-    purged = deletion.purge(user, ids)
-    outcome.changed = len(purged)
-    if missing := len(ids) - len(purged):
-        outcome.skipped["they are not in your trash"] += missing
-    return outcome
+    return _counted(user, asset_ids, "Deleted for good:", deletion.purge, NOT_IN_TRASH)

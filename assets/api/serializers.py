@@ -8,7 +8,6 @@ from rest_framework import serializers
 from assets.models import Asset, AuditEntry, Team, Visibility
 from assets.tags import normalise_tags
 
-
 _DATETIME = serializers.DateTimeField()
 
 
