@@ -44,6 +44,10 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]
     return changes
 
 
+def _count(ids: list[int]) -> str:
+    return f"{len(ids)} asset{'s' if len(ids) != 1 else ''}" if ids else ""
+
+
 def record(
     actor,
     action: str,
@@ -68,7 +72,7 @@ def record(
         action=action,
         object_type=object_type,
         object_id=obj.pk if obj is not None else None,
-        object_repr=str(obj)[:255] if obj is not None else f"{len(ids)} assets" if ids else "",
+        object_repr=str(obj)[:255] if obj is not None else _count(ids),
         asset_ids=ids,
         changes=_plain(changes or {}),
         detail=_plain(detail or {}),
