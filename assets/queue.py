@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 
 INGEST_TASK = "workers.ingest"
 EMBED_TASK = "workers.embed"
+ANALYSE_TASK = "workers.analyse"
 INGEST_QUEUE = "ingest"
 EMBED_QUEUE = "embed"
+ANALYSE_QUEUE = "analyse"
 
 
 def _send(task: str, **options) -> None:
@@ -36,6 +38,15 @@ def enqueue_ingest(asset_id: int) -> None:
 
 def enqueue_embed(asset_ids: list[int] | None = None) -> None:
     _send(EMBED_TASK, kwargs={"asset_ids": asset_ids})
+
+
+def enqueue_analyse(asset_ids: list[int] | None = None) -> None:
+    _send(ANALYSE_TASK, kwargs={"asset_ids": asset_ids})
+
+
+def analyse_on_commit(asset_ids: list[int] | None = None) -> None:
+    ids = None if asset_ids is None else list(asset_ids)
+    transaction.on_commit(lambda: enqueue_analyse(ids))
 
 
 def ingest_on_commit(asset_ids: list[int]) -> None:

@@ -36,8 +36,8 @@ from bench.load import SAMPLES, Client, token_for, unique_jpeg  # noqa: E402
 
 
 def worker_pid() -> int | None:
-    out = subprocess.run(["pgrep", "-o", "-f", "celery -A mediavault worker -Q ingest,embed"], capture_output=True,
-                         text=True)
+    pattern = "celery -A mediavault worker -Q ingest,analyse,embed"
+    out = subprocess.run(["pgrep", "-o", "-f", pattern], capture_output=True, text=True)
     return int(out.stdout.split()[0]) if out.stdout.strip() else None
 
 

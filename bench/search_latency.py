@@ -94,7 +94,8 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
     columns = (
         "uid, owner_id, team_id, visibility, blob_id, original_filename, title, description, tags, caption, sha256, "
         "mime_type, media_type, byte_size, exif, camera_make, camera_model, lens, status, error, status_changed_at, "
-        "processing_attempts, embedding_status, embedding_error, embedding_attempts, created_at, updated_at"
+        "processing_attempts, embedding_status, embedding_error, embedding_attempts, analysis_status, analysis_error, "
+        "analysis_attempts, created_at, updated_at"
     )
     visibilities = ["organisation"] * 7 + ["team"] * 2 + ["private"]
     # Every synthetic asset points at one stored file: search never opens it.
@@ -130,6 +131,9 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
                         "ready",
                         "",
                         now,
+                        1,
+                        "ready",
+                        "",
                         1,
                         "ready",
                         "",

@@ -62,7 +62,7 @@ def _children(settings):
     cores = len(os.sched_getaffinity(0))
     children += [
         # Bulk work yields the processor (nice) and shares the cores between its processes.
-        Child("worker", [*celery, "worker", "-Q", "ingest,embed", "--concurrency", str(concurrency),
+        Child("worker", [*celery, "worker", "-Q", "ingest,analyse,embed", "--concurrency", str(concurrency),
                          "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
               env=_with_torch_threads(max(1, cores // concurrency))),
         # Its own process, so query encoding never waits behind a batch of bulk embedding; the solo

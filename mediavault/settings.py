@@ -237,6 +237,9 @@ EMBED_BATCHES_PER_CLAIM = envint("MEDIAVAULT_EMBED_BATCHES_PER_CLAIM", 4, minimu
 # JPEG decode is the bottleneck on a GPU machine (see bench/RESULTS.md): one thread per core.
 EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", os.cpu_count() or 2, minimum=1)
 REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
+# Which analysers run after ingest (workers/ml/analysers): names, comma-separated.
+ANALYSERS = envlist("MEDIAVAULT_ANALYSERS", ["text_in_image", "labels", "faces", "colours", "place", "dates"])
+ANALYSIS_BATCH_SIZE = envint("MEDIAVAULT_ANALYSIS_BATCH_SIZE", 8, minimum=1)
 # Threads torch uses in each worker process (0: torch's default, one per core). More threads than
 # the cores left over make each one spin-wait for the others: measured here, a MiniLM query
 # encoding took 480 ms with 2 threads on 2 busy cores and 11 ms with 1. `make run` sets it per
@@ -281,6 +284,7 @@ CELERY_TASK_ROUTES = {
     "workers.purge_trash": {"queue": "ingest"},
     "workers.remove_orphans": {"queue": "ingest"},
     "workers.embed": {"queue": "embed"},
+    "workers.analyse": {"queue": "analyse"},
     "workers.reembed": {"queue": "embed"},
     "workers.realtime.*": {"queue": "realtime"},
 }

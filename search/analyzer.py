@@ -25,6 +25,8 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 
+from assets.documents import ASSET_COLUMNS, BY_NAME, field_texts
+
 # Longest token kept: a SHA-256 in hex fits; longer runs are cut, identically for queries.
 MAX_TOKEN_CHARS = 64
 
@@ -115,25 +117,19 @@ def query_terms(query: str) -> list[str]:
     return kept or tokens
 
 
+def field_tokens(asset) -> dict[str, list[str]]:
+    """Each non-empty field's tokens (assets.documents)."""
+    return {name: analyze(text) for name, text in field_texts(asset).items()}
+
+
 def document_tokens(asset) -> list[str]:
-    """Every token BM25 indexes for an asset: its text fields, tags, file name and camera."""
-    fields = [
-        asset.title,
-        asset.description,
-        asset.caption,
-        *(asset.tags or []),
-        asset.original_filename,
-        asset.camera_make,
-        asset.camera_model,
-    ]
+    """Every token BM25 indexes for an asset: each field's tokens as many times as the field's
+    weight (BM25F: a word in the title counts three times one in the detected text)."""
     tokens: list[str] = []
-    for field in fields:
-        if field:
-            tokens.extend(analyze(field))
+    for name, words in field_tokens(asset).items():
+        tokens.extend(words * BY_NAME[name].weight)
     return tokens
 
 
-# The fields `document_tokens` reads: a save that touches none of them cannot change the index.
-INDEXED_FIELDS = frozenset(
-    {"title", "description", "caption", "tags", "original_filename", "camera_make", "camera_model"}
-)
+# The asset columns `document_tokens` reads (besides the analyses).
+INDEXED_FIELDS = ASSET_COLUMNS

@@ -46,8 +46,10 @@ def index_assets(asset_ids: Iterable[int]) -> int:
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Take the lock the triggers would take anyway before reading: see the module docstring.
         cursor.execute(_LOCK_SQL)
-        assets = Asset.objects.alive().filter(pk__in=ids).only("pk", "visibility", "team_id", "owner_id",
-                                                               *INDEXED_FIELDS)
+        assets = (
+            Asset.objects.alive().filter(pk__in=ids).only("pk", "visibility", "team_id", "owner_id", *INDEXED_FIELDS)
+            .prefetch_related("analyses")
+        )
         wanted = {
             asset.pk: (document_tokens(asset), scope_of(asset.visibility, asset.team_id, asset.owner_id))
             for asset in assets

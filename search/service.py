@@ -209,6 +209,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
         .prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
             Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
+            "analyses",  # the reranker's document and the explanations read them
         )
         .in_bulk([c.asset_id for c in window])
     )

@@ -187,7 +187,7 @@ class TestWorker:
         """Start the worker; returns when it answers a ping (the monotonic time it did)."""
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,embed,realtime",
+                [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,analyse,embed,realtime",
                  "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
                  "--without-mingle", "--without-gossip"],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR, start_new_session=True,
@@ -238,7 +238,7 @@ def worker_idle() -> bool:
     try:
         with app.connection_for_write() as connection:
             client = connection.default_channel.client
-            waiting = sum(client.llen(queue) for queue in ("ingest", "embed", "realtime"))
+            waiting = sum(client.llen(queue) for queue in ("ingest", "analyse", "embed", "realtime"))
     except redis.ConnectionError:
         return False  # a pooled connection from before a broker restart: the next try gets a fresh one
     return not any(busy) and waiting == 0

@@ -18,7 +18,7 @@ from workers import heartbeat
 
 def queue_names() -> tuple[str, ...]:
     # The realtime queue's name is configurable (tests point it at a queue nobody listens on).
-    return ("ingest", "embed", settings.REALTIME_QUEUE)
+    return ("ingest", "analyse", "embed", settings.REALTIME_QUEUE)
 
 
 def check_database() -> dict:

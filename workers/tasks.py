@@ -46,6 +46,17 @@ def embed(self, asset_ids: list[int] | None = None) -> dict:
     }
 
 
+@shared_task(name="workers.analyse", acks_late=True, reject_on_worker_lost=True)
+def analyse(asset_ids: list[int] | None = None) -> dict:
+    from workers.analysis import analyse_pending
+
+    report = analyse_pending(asset_ids)
+    if report.skipped:
+        log.info("analysers skipped: %s", report.skipped)
+    return {"claimed": report.claimed, "findings": report.findings, "errors": report.errors,
+            "discarded": report.discarded, "skipped": report.skipped}
+
+
 @shared_task(name="workers.sweep", bind=True)
 def sweep(self) -> dict:
     _report_models(self.request.hostname)

@@ -20,7 +20,7 @@ Modules: ``uploads``, ``editing``, ``bulk``, ``deletion`` (trash, restore, purge
 
 from assets.actions.deletion import purge, restore, trash
 from assets.actions.downloads import record_download
-from assets.actions.editing import EditRefused, update_asset
+from assets.actions.editing import EditRefused, correct_analysis, update_asset
 from assets.actions.permissions import NotAllowed
 from assets.actions.pipeline import reprocess, request_embedding
 from assets.actions.uploads import AssetOptions, UploadResult, check_options, upload_asset, upload_many
@@ -31,6 +31,7 @@ __all__ = [
     "NotAllowed",
     "UploadResult",
     "check_options",
+    "correct_analysis",
     "purge",
     "record_download",
     "reprocess",

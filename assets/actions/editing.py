@@ -9,7 +9,7 @@ from assets import keyword_index, queue
 from assets.actions import audit
 from assets.actions.permissions import NotAllowed, check_editable, filing_refusal
 from assets.actions.pipeline import EMBEDDING
-from assets.models import Asset, Status, Visibility
+from assets.models import Analysis, Asset, Status, Visibility
 
 # What people may change; everything else is the pipeline's (metadata, status) or fixed at upload.
 EDITABLE_FIELDS = frozenset({"title", "description", "tags", "caption", "team", "visibility", "owner"})
@@ -100,3 +100,31 @@ def _check_rules(actor, row: Asset, changed: dict) -> None:
             raise EditRefused(reason)
     if visibility == Visibility.TEAM and team is None:
         raise EditRefused("team visibility needs a team")
+
+
+def correct_analysis(actor, asset: Asset | int, analyser: str, text: str | None) -> Analysis:
+    """A person's correction of what an analyser found (None: back to the machine's text). It wins
+    over the machine's result from now on, later analyses included, in search and text vectors."""
+    pk = asset if isinstance(asset, int) else asset.pk
+    with transaction.atomic():
+        rows = lock_editable(None, [pk])
+        if not rows:
+            raise NotAllowed("This asset no longer exists (or is in the trash).")
+        check_editable(actor, rows[0])
+        finding = Analysis.objects.select_for_update().filter(asset_id=pk, analyser=analyser).first()
+        if finding is None:
+            raise EditRefused(f"nothing was detected for {analyser} yet")
+        text = None if text is None else " ".join(text.split())[:10_000]
+        before = finding.corrected_text
+        if before == text:
+            return finding
+        finding.corrected_text = text
+        finding.save(update_fields=["corrected_text", "updated_at"])
+        keyword_index.reindex([pk])
+        row = rows[0]
+        if row.status == Status.READY:
+            Asset.objects.filter(pk=pk).update(**EMBEDDING.reset(), queued_at=timezone.now())
+            queue.embed_on_commit([pk])
+        audit.record(actor, "asset.finding_corrected", row,
+                     changes={analyser: [before if before is not None else finding.text, finding.searchable_text]})
+    return finding

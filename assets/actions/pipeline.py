@@ -1,6 +1,8 @@
 """Processing stages as compare-and-set transitions: claim, renew, finish, and the sweeper.
 
-An asset goes through ingest (metadata, thumbnails), then embedding (vectors). A worker claims
+An asset goes through ingest (metadata, thumbnails), then analysis (what the picture shows) and
+embedding (vectors), side by side; an analysis that changes what search reads queues new text
+vectors. A worker claims
 an asset for a stage with a fresh token and a lease deadline, renews the lease while it works
 (workers.leases), and reports its result with the token: the result is written only if that
 token is still the claim. Anything that changes what the stage computes from (an edit of the
@@ -26,7 +28,16 @@ from django.utils import timezone
 
 from assets import keyword_index, queue
 from assets.actions import audit, blobs
-from assets.models import Asset, BlobStore, Embedding, EmbeddingStatus, Rendition, Status
+from assets.models import (
+    Analysis,
+    AnalysisStatus,
+    Asset,
+    BlobStore,
+    Embedding,
+    EmbeddingStatus,
+    Rendition,
+    Status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +70,11 @@ EMBEDDING = Stage(
     "embedding", "embedding_status", EmbeddingStatus.EMBEDDING, "embedding_claim", "embedding_lease_until",
     "embedding_attempts", "embedding_error", "embedding_changed_at",
 )
-STAGES = {stage.name: stage for stage in (INGEST, EMBEDDING)}
+ANALYSIS = Stage(
+    "analysis", "analysis_status", AnalysisStatus.ANALYSING, "analysis_claim", "analysis_lease_until",
+    "analysis_attempts", "analysis_error", "analysis_changed_at",
+)
+STAGES = {stage.name: stage for stage in (INGEST, ANALYSIS, EMBEDDING)}
 
 
 def lease_deadline(now: dt.datetime | None = None) -> dt.datetime:
@@ -79,9 +94,11 @@ class Claim:
 def _claim(stage: Stage, queryset, limit: int) -> Claim | None:
     with transaction.atomic():
         # skip_locked: rows another worker is claiming are skipped, never shared or waited for. The
-        # blob comes along: decoding threads read it without a query (or a transaction) of their own.
+        # blob and the findings come along: decoding threads and document_text() read them without a
+        # query (or a transaction) of their own.
         rows = list(
-            queryset.select_related("blob").select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit]
+            queryset.select_related("blob").prefetch_related("analyses")
+            .select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit]
         )
         if not rows:
             return None
@@ -171,12 +188,14 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
         values = {
             **result.fields,
             **_release_claim(INGEST, Status.READY),
-            # The new metadata is part of what vectors read: embed again, whatever came before.
+            # New metadata and thumbnails: analyse and embed again, whatever came before.
+            **ANALYSIS.reset(),
             **EMBEDDING.reset(),
             "queued_at": timezone.now(),
         }
         Asset.objects.filter(pk=asset.pk).update(**values, updated_at=timezone.now())
         keyword_index.reindex([asset.pk])  # camera make and model are indexed
+        queue.analyse_on_commit([asset.pk])
         queue.embed_on_commit([asset.pk])
         audit.record(
             None, "asset.processed", asset, changes=audit.diff(before, result.fields),
@@ -262,6 +281,74 @@ def finish_embedding(
     return sorted(held)
 
 
+# --- Analysis ---------------------------------------------------------------------------------
+
+
+def claim_analysis(limit: int, asset_ids: list[int] | None = None, *, include_done: bool = False) -> Claim | None:
+    """Claim up to `limit` ready assets waiting for analysis (with `include_done`, also analysed or
+    failed ones: `reanalyse`)."""
+    states = [AnalysisStatus.PENDING]
+    if include_done:
+        states += [AnalysisStatus.READY, AnalysisStatus.FAILED]
+    rows = Asset.objects.filter(EMBEDDABLE, analysis_status__in=states)
+    if asset_ids is not None:
+        rows = rows.filter(pk__in=asset_ids)
+    return _claim(ANALYSIS, rows, limit)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One analyser's result for one asset: what search reads (`text`), the structured output, the
+    model that made it; or the reason it could not (`error`: that analyser only)."""
+
+    asset_id: int
+    analyser: str
+    model_id: str
+    text: str = ""
+    data: dict = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def finish_analysis(claim: Claim, findings: list[Finding], skipped: dict[str, str] | None = None) -> list[int]:
+    """Store the findings of the assets still held under the claim, keep the keyword index in step and,
+    where what search reads changed, queue new text vectors. A person's correction of a finding is
+    kept (the new machine result is stored beside it). Returns the ids whose result was kept."""
+    with transaction.atomic():
+        held = {asset.pk for asset in _held(ANALYSIS, claim.token)}
+        if not held:
+            return []
+        mine = [f for f in findings if f.asset_id in held]
+        before = {
+            (a.asset_id, a.analyser): a.searchable_text
+            for a in Analysis.objects.select_for_update().filter(asset_id__in=held)
+        }
+        for finding in mine:
+            Analysis.objects.update_or_create(
+                asset_id=finding.asset_id, analyser=finding.analyser,
+                defaults={"model_id": finding.model_id, "text": finding.text[:100_000], "data": finding.data,
+                          "error": finding.error[:1000], "seconds": round(finding.seconds, 4)},
+            )
+        after = {
+            (a.asset_id, a.analyser): a.searchable_text for a in Analysis.objects.filter(asset_id__in=held)
+        }
+        changed = sorted({pk for (pk, name), text in after.items() if before.get((pk, name)) != text})
+        Asset.objects.filter(pk__in=held).update(**_release_claim(ANALYSIS, AnalysisStatus.READY))
+        if changed:
+            keyword_index.reindex(changed)
+            # Detected text and labels are part of what text vectors read.
+            ready = list(Asset.objects.filter(pk__in=changed, status=Status.READY).values_list("pk", flat=True))
+            Asset.objects.filter(pk__in=ready).update(**EMBEDDING.reset(), queued_at=timezone.now())
+            queue.embed_on_commit(ready)
+        errors = {f"{f.asset_id}:{f.analyser}": f.error for f in mine if f.error}
+        audit.record(
+            None, "asset.analysed", asset_ids=held,
+            detail={"findings": len(mine), "changed": changed, "errors": errors, "skipped": skipped or {},
+                    "discarded": sorted(set(claim.ids) - held)},
+        )
+    return sorted(held)
+
+
 # --- Requests from people ----------------------------------------------------------------------
 
 
@@ -273,8 +360,8 @@ def reprocess(actor, asset_ids: Iterable[int]) -> list[int]:
         if not ids:
             return []
         Asset.objects.filter(pk__in=ids).update(
-            **INGEST.reset(), **EMBEDDING.reset(), processing_attempts=0, embedding_attempts=0,
-            status_changed_at=timezone.now(), queued_at=timezone.now(),
+            **INGEST.reset(), **ANALYSIS.reset(), **EMBEDDING.reset(), processing_attempts=0, analysis_attempts=0,
+            embedding_attempts=0, status_changed_at=timezone.now(), queued_at=timezone.now(),
         )
         queue.ingest_on_commit(ids)
         audit.record(actor, "asset.reprocess_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
@@ -293,6 +380,21 @@ def request_embedding(actor, asset_ids: Iterable[int]) -> int:
         )
         queue.embed_on_commit(ids)
         audit.record(actor, "asset.embedding_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
+    return len(ids)
+
+
+def request_analysis(actor, asset_ids: Iterable[int]) -> int:
+    """Queue ready assets for analysis again (after an analyser's model changed, or on request)."""
+    with transaction.atomic():
+        rows = list(Asset.objects.select_for_update().filter(EMBEDDABLE, pk__in=list(asset_ids)).order_by("pk"))
+        ids = [a.pk for a in rows]
+        if not ids:
+            return 0
+        Asset.objects.filter(pk__in=ids).update(
+            **ANALYSIS.reset(), analysis_attempts=0, analysis_changed_at=timezone.now(), queued_at=timezone.now()
+        )
+        queue.analyse_on_commit(ids)
+        audit.record(actor, "asset.analysis_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
     return len(ids)
 
 
@@ -335,11 +437,17 @@ def _waiting_too_long(queryset, now: dt.datetime, queue_name: str, limit: int) -
     return ids
 
 
+def _batches(ids: list[int]) -> list[list[int]]:
+    size = settings.EMBED_BATCH_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def sweep(now: dt.datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
     """Recover what workers abandoned and what the broker lost; one audit entry when it did anything."""
     now = now or timezone.now()
     with transaction.atomic():
         ingest_retry, ingest_failed = _expired(INGEST, now, limit)
+        analysis_retry, analysis_failed = _expired(ANALYSIS, now, limit)
         embed_retry, embed_failed = _expired(EMBEDDING, now, limit)
         ingest_lost = _waiting_too_long(
             Asset.objects.filter(status=Status.PENDING), now, queue.INGEST_QUEUE, limit
@@ -347,15 +455,21 @@ def sweep(now: dt.datetime | None = None, limit: int = 1000) -> dict[str, list[i
         embed_lost = _waiting_too_long(
             Asset.objects.filter(EMBEDDABLE, embedding_status=EmbeddingStatus.PENDING), now, queue.EMBED_QUEUE, limit
         )
+        analysis_lost = _waiting_too_long(
+            Asset.objects.filter(EMBEDDABLE, analysis_status=AnalysisStatus.PENDING), now, queue.ANALYSE_QUEUE, limit
+        )
         report = {
             "ingest_expired": ingest_retry, "ingest_gave_up": ingest_failed, "ingest_resent": ingest_lost,
+            "analysis_expired": analysis_retry, "analysis_gave_up": analysis_failed, "analysis_resent": analysis_lost,
             "embedding_expired": embed_retry, "embedding_gave_up": embed_failed, "embedding_resent": embed_lost,
         }
         touched = {pk for ids in report.values() for pk in ids}
         if touched:
             queue.ingest_on_commit(ingest_retry + ingest_lost)
+            for batch in _batches(analysis_retry + analysis_lost):
+                queue.analyse_on_commit(batch)
             resend = embed_retry + embed_lost
-            for start in range(0, len(resend), settings.EMBED_BATCH_SIZE):
-                queue.embed_on_commit(resend[start : start + settings.EMBED_BATCH_SIZE])
+            for batch in _batches(resend):
+                queue.embed_on_commit(batch)
             audit.record(None, "assets.swept", asset_ids=touched, detail={k: len(v) for k, v in report.items() if v})
     return report

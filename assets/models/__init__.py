@@ -1,7 +1,9 @@
 """The assets app's models, one module per concern; every writer lives in ``assets.actions``."""
 
+from assets.models.analysis import Analysis
 from assets.models.assets import (
     ActiveModel,
+    AnalysisStatus,
     Asset,
     AssetQuerySet,
     Embedding,
@@ -19,6 +21,8 @@ from assets.models.teams import EDIT_ROLES, Membership, Role, StaffGateQuerySet,
 __all__ = [
     "EDIT_ROLES",
     "ActiveModel",
+    "Analysis",
+    "AnalysisStatus",
     "Asset",
     "AssetQuerySet",
     "AuditEntry",

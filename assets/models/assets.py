@@ -33,6 +33,13 @@ class EmbeddingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class AnalysisStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ANALYSING = "analysing", "Analysing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class EmbeddingKind(models.TextChoices):
     IMAGE = "image", "Image (CLIP)"
     TEXT = "text", "Text"
@@ -90,7 +97,8 @@ class AssetQuerySet(StaffGateQuerySet):
 class Asset(models.Model):
     """A stored original and what is known about it. Written only by ``assets.actions``.
 
-    Processing runs in stages (ingest, then embedding), each with a status, a claim and a lease:
+    Processing runs in stages (ingest, then analysis and embedding), each with a status, a claim and
+    a lease:
     a worker claims an asset by writing a fresh claim token and a lease deadline, renews the
     lease while it works, and its result is written only while its token is still the claim
     (``assets.actions.pipeline``). An edit or a reprocess clears the claim, so a result computed
@@ -144,6 +152,16 @@ class Asset(models.Model):
     embedding_claim = models.UUIDField(null=True, blank=True, editable=False)
     embedding_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Analysis stage: detected text, labels, faces, colours, place and date words (assets.Analysis).
+    analysis_status = models.CharField(
+        max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING, db_index=True
+    )
+    analysis_error = models.TextField(blank=True)
+    analysis_changed_at = models.DateTimeField(null=True, blank=True)
+    analysis_attempts = models.PositiveIntegerField(default=0)
+    analysis_claim = models.UUIDField(null=True, blank=True, editable=False)
+    analysis_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
     # When the asset's next step was last sent to the broker: the sweeper re-sends what waited too long.
     queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -180,9 +198,10 @@ class Asset(models.Model):
         return Asset.objects.editable_by(user).filter(pk=self.pk).exists()
 
     def document_text(self) -> str:
-        """What text models and keyword search read for this asset."""
-        parts = [self.title, self.description, self.caption, " ".join(self.tags), self.original_filename]
-        return "\n".join(part for part in parts if part)
+        """What text models and the reranker read for this asset (assets.documents)."""
+        from assets.documents import document_text
+
+        return document_text(self)
 
 
 class Embedding(models.Model):

@@ -54,11 +54,12 @@ def test_sweep_picks_exactly_the_stuck_ones(alice, empty_queues):
     still_waiting = stuck_asset(alice, Status.PENDING, queued_at=lately)
     still_working = stuck_asset(alice, Status.PROCESSING, 1, lease_until=live)
     exhausted = stuck_asset(alice, Status.PROCESSING, MAX_ATTEMPTS, lease_until=expired)
-    done = stuck_asset(alice, Status.READY, 1, queued_at=long_ago, embedding_status=EmbeddingStatus.READY)
+    done = stuck_asset(alice, Status.READY, 1, queued_at=long_ago, embedding_status=EmbeddingStatus.READY,
+                       analysis_status="ready")
     gave_up = stuck_asset(alice, Status.FAILED, 1, queued_at=long_ago)
     embed_crashed = stuck_asset(
         alice, Status.READY, 1, embedding_status=EmbeddingStatus.EMBEDDING, embedding_claim=uuid.uuid4(),
-        embedding_lease_until=expired, embedding_attempts=1,
+        embedding_lease_until=expired, embedding_attempts=1, analysis_status="ready",
     )
 
     report = sweep(now=now)

@@ -40,7 +40,7 @@ def test_admin_sees_the_system_and_retries_a_failed_asset(page, uploaded, alice,
     workers = page.get_by_test_id("system-workers")
     expect(workers.get_by_test_id("system-worker").filter(has_text=worker)).to_contain_text("ingest")
     expect(page.get_by_test_id("system-workers-none")).to_have_count(0)
-    for queue in ("ingest", "embed", "realtime"):
+    for queue in ("ingest", "analyse", "embed", "realtime"):
         row = page.get_by_test_id(f"system-queue-{queue}")
         expect(row).to_have_attribute("data-depth", "0")  # the worker is idle: nothing waiting
         expect(row.get_by_role("cell").last).to_have_text("1")  # one worker consumes it

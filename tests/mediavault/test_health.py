@@ -48,7 +48,7 @@ def test_healthz_is_200_with_a_real_worker_and_costs_one_query(client, admin_use
     client.force_login(admin_user)
     body = client.get("/healthz").json()
     queues = next(iter(body["worker"]["workers"].values()))
-    assert queues == ["embed", "ingest", "realtime"]
+    assert queues == ["analyse", "embed", "ingest", "realtime"]
     assert all(body["worker"]["queues"].values())
 
 

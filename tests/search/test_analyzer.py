@@ -70,13 +70,15 @@ def test_documents_keep_stop_words():
     assert analyze("A dog in the park") == ["a", "dog", "in", "the", "park"]
 
 
-def test_document_tokens_read_every_searchable_field():
+def test_document_tokens_read_every_searchable_field_as_often_as_it_weighs():
+    """BM25F as repetition: people's own words (title, tags) three times, description, caption and
+    file name twice, the camera once (assets.documents.FIELDS)."""
     asset = Asset(
         title="Harbour", description="Boats at dawn", caption="fishing boat", tags=["sea", "Norway"],
         original_filename="IMG_5195.HEIC", camera_make="Canon", camera_model="EOS R5",
     )
     assert document_tokens(asset) == [
-        "harbour", "boats", "at", "dawn", "fishing", "boat", "sea", "norway", "img", "5195", "heic",
-        "canon", "eos", "r5",
+        *["harbour"] * 3, *["sea", "norway"] * 3, *["boats", "at", "dawn"] * 2, *["fishing", "boat"] * 2,
+        *["img", "5195", "heic"] * 2, "canon", "eos", "r5",
     ]
-    assert document_tokens(Asset(original_filename="x.jpg")) == ["x", "jpg"]
+    assert document_tokens(Asset(original_filename="x.jpg")) == ["x", "jpg", "x", "jpg"]

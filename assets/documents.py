@@ -1,0 +1,80 @@
+"""An asset's searchable document: its fields, what each says, and how much each counts.
+
+One definition for every reader: the keyword index (each field's words repeated by its weight,
+so BM25 over the token list is BM25F with per-field weights and one length normalisation), the
+text vectors and the reranker's document (the fields once each, in this order), and the
+explanations (which field matched).
+
+People's own words count most, then what came embedded in the file and its name, then what the
+machine found in the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str  # as explanations name it
+    weight: int
+
+
+FIELDS = (
+    Field("title", "title", 3),
+    Field("tags", "tags", 3),
+    Field("description", "description", 2),
+    Field("caption", "caption", 2),
+    Field("metadata", "embedded metadata", 2),
+    Field("filename", "file name", 2),
+    Field("camera", "camera", 1),
+    Field("text_in_image", "text in the picture", 1),
+    Field("labels", "what it shows", 1),
+    Field("faces", "people", 1),
+    Field("colours", "colours", 1),
+    Field("place", "place", 1),
+    Field("dates", "date", 1),
+)
+BY_NAME = {field.name: field for field in FIELDS}
+# Fields an analyser fills, each from its Analysis row of the same name.
+ANALYSED = frozenset({"text_in_image", "labels", "faces", "colours", "place", "dates"})
+# Asset columns the document reads (besides its analyses): a write that touches none of them
+# leaves the document as it was.
+ASSET_COLUMNS = frozenset(
+    {"title", "description", "caption", "tags", "original_filename", "camera_make", "camera_model", "exif"}
+)
+
+
+def _metadata_text(exif: dict) -> str:
+    embedded = (exif or {}).get("embedded") or {}
+    parts = []
+    for key in ("headline", "creator", "copyright", "city", "region", "country", "location"):
+        value = embedded.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+    return "\n".join(parts)
+
+
+def field_texts(asset) -> dict[str, str]:
+    """{field: text} of the non-empty fields. Reads `asset.analyses.all()` (prefetch it for many)."""
+    texts = {
+        "title": asset.title,
+        "tags": "\n".join(asset.tags or []),
+        "description": asset.description,
+        "caption": asset.caption,
+        "metadata": _metadata_text(asset.exif),
+        "filename": asset.original_filename,
+        "camera": " ".join(part for part in (asset.camera_make, asset.camera_model) if part),
+    }
+    if asset.pk is not None:
+        for analysis in asset.analyses.all():
+            if analysis.analyser in ANALYSED:
+                texts[analysis.analyser] = analysis.searchable_text
+    return {name: text for name, text in texts.items() if text}
+
+
+def document_text(asset) -> str:
+    """The document as text models and the reranker read it: every field once, in order."""
+    texts = field_texts(asset)
+    return "\n".join(texts[field.name] for field in FIELDS if field.name in texts)
