@@ -228,20 +228,30 @@ def worker_process(django_db_setup, django_db_blocker, worker_model_env):
 
 def worker_idle() -> bool:
     """No task running or reserved in this session's worker and no message waiting in its queues."""
-    inspect = app.control.inspect(destination=[f"test-{os.getpid()}@{socket.gethostname()}"], timeout=2, limit=1)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:
-        return False  # no answer is no evidence of idleness
-    busy = [*active.values(), *reserved.values()]
     import redis
 
     try:
+        inspect = app.control.inspect(destination=[f"test-{os.getpid()}@{socket.gethostname()}"], timeout=2,
+                                      limit=1)
+        active, reserved = inspect.active(), inspect.reserved()
+        if active is None or reserved is None:
+            return False  # no answer is no evidence of idleness
+        busy = [*active.values(), *reserved.values()]
         with app.connection_for_write() as connection:
             client = connection.default_channel.client
             waiting = sum(client.llen(queue) for queue in ("ingest", "analyse", "embed", "realtime"))
     except redis.ConnectionError:
-        return False  # a pooled connection from before a broker restart: the next try gets a fresh one
+        return False  # a pooled connection to a broker since restarted: it reconnects on the next try
     return not any(busy) and waiting == 0
+
+
+def _sweep_once() -> None:
+    import redis
+
+    try:
+        app.send_task("workers.sweep").get(timeout=30)
+    except redis.ConnectionError:  # as in worker_idle: the failed connection reconnects on its next use
+        app.send_task("workers.sweep").get(timeout=30)
 
 
 @pytest.fixture
@@ -251,7 +261,7 @@ def celery_worker(worker_process):
     work a test sets off (an ingest chains an embed) must not write into the database after its flush."""
     if not worker_process.alive():
         worker_process.start()
-    app.send_task("workers.sweep").get(timeout=30)
+    _sweep_once()
     wait_for(worker_idle, timeout=60, interval=0.2)
     yield worker_process
     wait_for(lambda: worker_idle() and worker_idle(), timeout=120, interval=0.2)
