@@ -15,6 +15,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,43 @@ def start_services() -> None:
     from mediavault import embedded
 
     embedded.ensure_running(settings, stop_at_exit=True)
+
+
+@dataclass(eq=False)
+class Probe:
+    """One measured step: ``body`` does the work once; ``reset`` (untimed) runs before each repeat."""
+
+    label: str
+    images: int
+    body: Callable[[], Any]
+    reset: Callable[[], Any] = lambda: None
+    seconds: list[float] = field(default_factory=list)
+    outcomes: list[Any] = field(default_factory=list)
+    note: str = ""
+
+    def measure(self, device: str = "cpu") -> None:
+        self.reset()
+        outcome, seconds = timed(self.body, device)
+        self.seconds.append(seconds)
+        self.outcomes.append(outcome)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def rate(self) -> float:
+        return rate(self.images, self.best)
+
+    @property
+    def spread(self) -> str:
+        return f"{rate(self.images, max(self.seconds)):.1f}–{self.rate:.1f}"
+
+    def row(self) -> tuple:
+        """label, images, best seconds, rate, spread, seconds per image, note: a results-table row."""
+        return (self.label, self.images, f"{self.best:.2f}", f"{self.rate:.1f}", self.spread,
+                f"{self.best / self.images:.3f}", self.note)
+
+    @property
+    def best_outcome(self) -> Any:
+        return self.outcomes[self.seconds.index(self.best)]

@@ -68,11 +68,11 @@ WARMUP_DECODES = 4  # per decode probe: the first large decodes in a process run
 
 @dataclass
 class Results:
-    probes: list[Probe] = field(default_factory=list)
-    model_only: Probe | None = None
-    parallel_decode: Probe | None = None
-    worker: Probe | None = None
-    per_batch: Probe | None = None
+    probes: list[common.Probe] = field(default_factory=list)
+    model_only: common.Probe | None = None
+    parallel_decode: common.Probe | None = None
+    worker: common.Probe | None = None
+    per_batch: common.Probe | None = None
     facts: dict[str, str] = field(default_factory=dict)
 
 
@@ -260,41 +260,6 @@ def upload_photos(paths: list[Path]) -> tuple[list, list[str]]:
 
 
 # -- measurements -----------------------------------------------------------------------------------
-@dataclass(eq=False)
-class Probe:
-    """One measured step: ``body`` does the work once; ``reset`` (untimed) runs before each repeat."""
-
-    label: str
-    images: int
-    body: Callable[[], Any]
-    reset: Callable[[], Any] = lambda: None
-    seconds: list[float] = field(default_factory=list)
-    outcomes: list[Any] = field(default_factory=list)
-    note: str = ""
-
-    def measure(self, device: str) -> None:
-        self.reset()
-        outcome, seconds = common.timed(self.body, device)
-        self.seconds.append(seconds)
-        self.outcomes.append(outcome)
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-    @property
-    def rate(self) -> float:
-        return common.rate(self.images, self.best)
-
-    @property
-    def spread(self) -> str:
-        return f"{common.rate(self.images, max(self.seconds)):.1f}–{self.rate:.1f}"
-
-    @property
-    def best_outcome(self) -> Any:
-        return self.outcomes[self.seconds.index(self.best)]
-
-
 def plain_load(path: Path, size: int):
     """``load_image_for_model`` without the draft: the full-size decode the model then resizes."""
     from PIL import Image, ImageOps
@@ -313,7 +278,7 @@ def preprocessed(model, load: Callable, path: Path):
     return model.preprocess(load(path, model.image_size))
 
 
-def model_only_probe(model, paths: list[Path], batch_size: int, count: int, min_seconds: float) -> Probe:
+def model_only_probe(model, paths: list[Path], batch_size: int, count: int, min_seconds: float) -> common.Probe:
     """Forward passes over one preprocessed batch: enough of them to cover ``count`` images and
     (judged by the warm-up pass) to last at least ``min_seconds``."""
     import torch
@@ -327,10 +292,10 @@ def model_only_probe(model, paths: list[Path], batch_size: int, count: int, min_
             model.encode_preprocessed(batch)
 
     label = f"a. model only: `encode_preprocessed`, batch {batch_size}"
-    return Probe(label, batches * batch_size, forward, note="1.00 (reference)")
+    return common.Probe(label, batches * batch_size, forward, note="1.00 (reference)")
 
 
-def decode_probe(model, paths: list[Path], load: Callable, label: str, threads: int = 1) -> Probe:
+def decode_probe(model, paths: list[Path], load: Callable, label: str, threads: int = 1) -> common.Probe:
     for path in paths[:WARMUP_DECODES]:
         preprocessed(model, load, path)
 
@@ -342,10 +307,10 @@ def decode_probe(model, paths: list[Path], load: Callable, label: str, threads: 
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(lambda path: preprocessed(model, load, path), paths))
 
-    return Probe(label, len(paths), serial if threads == 1 else pooled)
+    return common.Probe(label, len(paths), serial if threads == 1 else pooled)
 
 
-def decode_probes(model, paths: list[Path], which: str, threads: int) -> list[Probe]:
+def decode_probes(model, paths: list[Path], which: str, threads: int) -> list[common.Probe]:
     for path in paths:
         path.read_bytes()  # into the page cache, so the first probe does not pay for the disk
     probes = [
@@ -384,17 +349,17 @@ def _delete_vectors() -> None:
     Embedding.objects.all().delete()
 
 
-def worker_probe(assets: list, batch_size: int) -> Probe:
+def worker_probe(assets: list, batch_size: int) -> common.Probe:
     """All assets in one claim, so its pool decodes one chunk ahead of the model.
 
     Every repeat starts with no image rows, like a first embed.
     """
     _checked_embed(assets[:batch_size])  # warm-up; also creates the HNSW index for this model id
     label = 'c1. worker path: one claim of all, `embed_claimed(claim, kinds=("image",), force=True)`'
-    return Probe(label, len(assets), lambda: _checked_embed(assets), reset=_delete_vectors)
+    return common.Probe(label, len(assets), lambda: _checked_embed(assets), reset=_delete_vectors)
 
 
-def per_batch_probe(assets: list, batch_size: int, threads: int) -> Probe:
+def per_batch_probe(assets: list, batch_size: int, threads: int) -> common.Probe:
     """The way ``embed_pending`` and ``reembed`` call it: one claim per batch, one shared pool."""
 
     def run() -> dict[str, float]:
@@ -406,7 +371,7 @@ def per_batch_probe(assets: list, batch_size: int, threads: int) -> Probe:
         return totals
 
     label = f"c2. worker path as `embed_pending` calls it: one claim per {batch_size} assets"
-    return Probe(label, len(assets), run, reset=_delete_vectors)
+    return common.Probe(label, len(assets), run, reset=_delete_vectors)
 
 
 def build_probes(args: argparse.Namespace, model, synthetic: list[Path], real: list[Path],
@@ -423,7 +388,7 @@ def build_probes(args: argparse.Namespace, model, synthetic: list[Path], real: l
     }
 
 
-def all_probes(probes: dict[str, Any]) -> list[Probe]:
+def all_probes(probes: dict[str, Any]) -> list[common.Probe]:
     decoded = [probe for group in probes["decode"].values() for probe in group]
     return [probes["model"], *decoded, probes["worker"], probes["per_batch"]]
 
@@ -471,14 +436,14 @@ def run_measurements(args: argparse.Namespace, synthetic: list[Path], real: list
 
 
 # -- report -----------------------------------------------------------------------------------------
-def worker_split(probe: Probe) -> tuple[float, float, float]:
+def worker_split(probe: common.Probe) -> tuple[float, float, float]:
     """Seconds of a worker probe's best round spent waiting for decoded images, encoding, and on the rest."""
     timings = probe.best_outcome or {}
     wait, encode = timings.get("image_decode_wait_s", 0.0), timings.get("image_encode_s", 0.0)
     return wait, encode, probe.best - wait - encode
 
 
-def split_row(probe: Probe) -> tuple:
+def split_row(probe: common.Probe) -> tuple:
     wait, encode, other = worker_split(probe)
     label = f"{probe.label.split('.')[0]}. of which: decode wait / encode / DB writes + bookkeeping"
     return (label, "", "", "", "", f"{wait:.2f} s / {encode:.2f} s / {other:.2f} s")
