@@ -1,4 +1,7 @@
-"""EXIF as structured, JSON-safe data. Camera files are often broken: every field is optional."""
+"""EXIF, and the descriptive metadata embedded as XMP or IPTC, as structured, JSON-safe data.
+
+Camera files are often broken and any file may be hostile: every field is optional, and what cannot
+be read is left out rather than failing the ingest."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, IptcImagePlugin
+
+from assets.tags import MAX_TAGS, normalise_tags
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,16 @@ def _ifd(exif: Image.Exif, tag: int) -> dict:
 
 
 def extract_exif(image: Image.Image) -> dict[str, Any]:
-    """Return the fields people search and filter by, all JSON-serialisable, missing ones omitted."""
+    """Return the fields people search and filter by, all JSON-serialisable, missing ones omitted;
+    the file's descriptive metadata (XMP, IPTC) under "embedded" when it has any."""
+    data = _exif_fields(image)
+    embedded = extract_embedded(image)
+    if embedded:
+        data["embedded"] = embedded
+    return data
+
+
+def _exif_fields(image: Image.Image) -> dict[str, Any]:
     try:
         exif = image.getexif()
     except Exception as exc:
@@ -107,3 +121,167 @@ def extract_exif(image: Image.Image) -> dict[str, Any]:
     if latitude is not None and longitude is not None and abs(latitude) <= 90 and abs(longitude) <= 180:
         data["gps"] = {"latitude": latitude, "longitude": longitude, "altitude": _number(gps.get(_GPS.GPSAltitude))}
     return {key: value for key, value in data.items() if value is not None}
+
+
+# --- Embedded descriptive metadata: XMP and IPTC ------------------------------------------------
+
+# A JPEG holds its XMP in one segment of at most 64 KiB (Pillow reads no extended XMP); a TIFF tag or
+# a HEIF box has no such limit. Real packets are a few KiB; anything past this is not parsed at all.
+MAX_XMP_BYTES = 1 << 20
+MAX_RAW_KEYWORDS = 1000  # entries looked at, before normalising and keeping at most MAX_TAGS
+EMBEDDED_LIMITS = {
+    "headline": 256, "caption": 2000, "creator": 256, "copyright": 512,
+    "city": 128, "region": 128, "country": 128, "location": 256,
+}
+EMBEDDED_FIELDS = ("keywords", *EMBEDDED_LIMITS)
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_DC = "http://purl.org/dc/elements/1.1/"
+_PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
+_IPTC_CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
+# XMP property (namespace-qualified, as ElementTree names it) -> our field; first listed wins.
+_XMP_PROPERTIES = {
+    f"{{{_DC}}}subject": "keywords",
+    f"{{{_PHOTOSHOP}}}Headline": "headline",
+    f"{{{_DC}}}description": "caption",
+    f"{{{_DC}}}creator": "creator",
+    f"{{{_DC}}}rights": "copyright",
+    f"{{{_PHOTOSHOP}}}City": "city",
+    f"{{{_PHOTOSHOP}}}State": "region",
+    f"{{{_PHOTOSHOP}}}Country": "country",
+    f"{{{_IPTC_CORE}}}Location": "location",
+}
+# IPTC-IIM datasets (record 2) -> our field.
+_IPTC_DATASETS = {
+    (2, 25): "keywords", (2, 105): "headline", (2, 120): "caption", (2, 80): "creator", (2, 116): "copyright",
+    (2, 90): "city", (2, 95): "region", (2, 101): "country", (2, 92): "location",
+}
+_IPTC_UTF8 = b"\x1b%G"  # dataset 1:90, the coded character set: ESC % G is UTF-8
+
+
+def _clean(value: Any, limit: int) -> str | None:
+    """One line of readable text: any whitespace (a caption's newlines) becomes one space; NUL, other
+    control and invisible format characters (bidi overrides, zero-width) go; at most `limit` characters."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    kept = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in value[: limit * 4])
+    return " ".join(kept.split())[:limit].rstrip() or None
+
+
+def _keywords(values: list[str]) -> list[str]:
+    """Normalised as tags are (trimmed, lower case, unique), at most MAX_TAGS of them."""
+    keywords: list[str] = []
+    for value in values[:MAX_RAW_KEYWORDS]:
+        cleaned = _clean(value, 256)
+        for tag in normalise_tags([cleaned] if cleaned else []):
+            if tag not in keywords:
+                keywords.append(tag)
+        if len(keywords) >= MAX_TAGS:
+            break
+    return keywords
+
+
+def _xmp_packet(image: Image.Image) -> bytes | None:
+    packet = image.info.get("xmp")
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8", "replace")
+    if not isinstance(packet, bytes) or not packet:
+        return None
+    if len(packet) > MAX_XMP_BYTES:
+        log.info("XMP packet of %d bytes ignored (more than %d)", len(packet), MAX_XMP_BYTES)
+        return None
+    return packet.rstrip(b"\x00 \t\r\n")
+
+
+def _property_values(element) -> tuple[list[str], bool]:
+    """The text values of one XMP property element: its rdf:li items (an Alt's x-default first), or its
+    own text; and whether it was a language alternative."""
+    items = list(element.iter(f"{{{_RDF}}}li"))
+    if not items:
+        return ([element.text] if element.text else []), False
+    alternatives = element.find(f"{{{_RDF}}}Alt") is not None
+    if alternatives:
+        items.sort(key=lambda li: li.get(_XML_LANG) != "x-default")
+    return [li.text for li in items if li.text], alternatives
+
+
+def _xmp_values(image: Image.Image) -> dict[str, list[str]]:
+    """{field: [values]} from the XMP packet; {} when there is none or it cannot be read safely."""
+    packet = _xmp_packet(image)
+    if not packet:
+        return {}
+    try:
+        from defusedxml import ElementTree
+    except ImportError:  # never fall back to an XML parser that expands entities
+        log.warning("defusedxml is not installed: XMP metadata is not read")
+        return {}
+    try:
+        # No DTD at all (so no entity expansion: billion laughs, external entities), no network.
+        root = ElementTree.fromstring(packet, forbid_dtd=True)
+    except Exception as exc:  # malformed or hostile XML: the file simply has no readable XMP
+        log.info("unreadable XMP packet: %s: %s", type(exc).__name__, exc)
+        return {}
+    found: dict[str, list[str]] = {}
+    for element in root.iter(f"{{{_RDF}}}Description"):
+        # Simple properties may be written as attributes of rdf:Description ...
+        for name, value in element.attrib.items():
+            field = _XMP_PROPERTIES.get(name)
+            if field and field not in found and value:
+                found[field] = [value]
+        # ... or as child elements, with rdf:Bag / rdf:Seq / rdf:Alt items.
+        for child in element:
+            field = _XMP_PROPERTIES.get(child.tag)
+            if field and field not in found:
+                values, alternatives = _property_values(child)
+                if values:
+                    found[field] = values[:1] if alternatives else values
+    return found
+
+
+def _iptc_values(image: Image.Image) -> dict[str, list[str]]:
+    try:
+        info = IptcImagePlugin.getiptcinfo(image)
+    except Exception as exc:  # a damaged IPTC block: the file simply has no readable IPTC
+        log.info("unreadable IPTC block: %s: %s", type(exc).__name__, exc)
+        return {}
+    if not info:
+        return {}
+    charset = info.get((1, 90))
+    utf8 = isinstance(charset, bytes) and _IPTC_UTF8 in charset
+
+    def decode(raw: bytes) -> str:
+        if utf8:
+            return raw.decode("utf-8", "replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", "replace")  # legacy IPTC: most often Windows Latin-1
+
+    found: dict[str, list[str]] = {}
+    for dataset, field in _IPTC_DATASETS.items():
+        raw = info.get(dataset)
+        items = raw if isinstance(raw, list) else [raw]
+        values = [decode(item) for item in items if isinstance(item, bytes) and item]
+        if values:
+            found[field] = values
+    return found
+
+
+def extract_embedded(image: Image.Image) -> dict[str, Any]:
+    """Keywords, headline, caption, creator, copyright and place names the file carries (XMP first,
+    IPTC-IIM for what XMP lacks; keywords from both), cleaned; missing fields omitted."""
+    xmp, iptc = _xmp_values(image), _iptc_values(image)
+    embedded: dict[str, Any] = {}
+    keywords = _keywords([*xmp.get("keywords", []), *iptc.get("keywords", [])])
+    if keywords:
+        embedded["keywords"] = keywords
+    for field, limit in EMBEDDED_LIMITS.items():
+        values = xmp.get(field) or iptc.get(field) or []
+        # Several creators are one credit line; other fields keep their first value.
+        text = _clean(", ".join(values) if field == "creator" else (values[0] if values else None), limit)
+        if text:
+            embedded[field] = text
+    return embedded

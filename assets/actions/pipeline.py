@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from assets import keyword_index, queue
+from assets import embedded, keyword_index, queue
 from assets.actions import audit, blobs
 from assets.models import (
     Analysis,
@@ -163,7 +163,10 @@ INGEST_FIELDS = frozenset({
 
 
 def finish_ingest(claim: Claim, result: IngestResult) -> bool:
-    """Write metadata and thumbnails if the claim still holds; False when the result was discarded."""
+    """Write metadata and thumbnails if the claim still holds; False when the result was discarded.
+
+    The file's embedded keywords and caption are offered to the tags and description here, merged into
+    the row as it is now (locked), so an edit saved while the file was read is kept (assets.embedded)."""
     unknown = set(result.fields) - INGEST_FIELDS
     if unknown:
         raise ValueError(f"not ingest fields: {sorted(unknown)}")
@@ -184,9 +187,11 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
             )
         if replaced:
             blobs.release(blobs.lock(replaced))
-        before = {name: getattr(asset, name) for name in result.fields}
+        offered = embedded.offered_changes(asset, result.fields.get("exif", asset.exif))
+        stored = {**result.fields, **offered}
+        before = {name: getattr(asset, name) for name in stored}
         values = {
-            **result.fields,
+            **stored,
             **_release_claim(INGEST, Status.READY),
             # New metadata and thumbnails: analyse and embed again, whatever came before.
             **ANALYSIS.reset(),
@@ -198,7 +203,7 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
         queue.analyse_on_commit([asset.pk])
         queue.embed_on_commit([asset.pk])
         audit.record(
-            None, "asset.processed", asset, changes=audit.diff(before, result.fields),
+            None, "asset.processed", asset, changes=audit.diff(before, stored),
             detail={"renditions": sorted(made), "seconds": round(result.seconds, 3)},
         )
     return True

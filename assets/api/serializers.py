@@ -47,6 +47,16 @@ class TeamField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+class FindingSerializer(serializers.Serializer):
+    """What one analyser found (schema only: AssetSerializer.get_findings writes it)."""
+
+    text = serializers.CharField(help_text="what search reads: the person's correction, else the machine's text")
+    machine_text = serializers.CharField(help_text="what the analyser found")
+    corrected = serializers.BooleanField(help_text="a person corrected it")
+    model_id = serializers.CharField(help_text="the model (and version) that made it")
+    error = serializers.CharField(help_text="why it could not be analysed; empty when it could")
+
+
 class AssetSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     team = TeamField()
@@ -54,6 +64,7 @@ class AssetSerializer(serializers.ModelSerializer):
     urls = serializers.SerializerMethodField()
     renditions = serializers.SerializerMethodField()
     embeddings = serializers.SerializerMethodField()
+    findings = serializers.SerializerMethodField()
 
     class Meta:
         model = Asset
@@ -63,7 +74,7 @@ class AssetSerializer(serializers.ModelSerializer):
             "status", "error", "embedding_status", "embedding_error", "caption",
             "exif", "camera_make", "camera_model", "lens", "taken_at",
             "gps_latitude", "gps_longitude", "orientation", "created_at", "updated_at",
-            "urls", "renditions", "embeddings",
+            "urls", "renditions", "embeddings", "findings",
         ]
         read_only_fields = [
             f for f in fields if f not in {"title", "description", "tags", "caption", "team", "visibility"}
@@ -91,6 +102,7 @@ class AssetSerializer(serializers.ModelSerializer):
         data["urls"] = self.get_urls(asset, detail)
         data["renditions"] = self.get_renditions(asset, detail)
         data["embeddings"] = self.get_embeddings(asset)
+        data["findings"] = self.get_findings(asset)
         return {name: data[name] for name in self.Meta.fields}
 
     def _prefix(self) -> str:
@@ -119,6 +131,15 @@ class AssetSerializer(serializers.ModelSerializer):
         return {
             e.kind: {"model_id": e.model_id, "dim": e.dim, "updated_at": e.created_at}
             for e in asset.embeddings.all()
+        }
+
+    @extend_schema_field(serializers.DictField(child=FindingSerializer(), help_text="by analyser"))
+    def get_findings(self, asset) -> dict:
+        """What each analyser found, with people's corrections. Uses the prefetched analyses."""
+        return {
+            a.analyser: {"text": a.searchable_text, "machine_text": a.text, "corrected": a.corrected_text is not None,
+                         "model_id": a.model_id, "error": a.error}
+            for a in asset.analyses.all()
         }
 
     def validate(self, attrs):

@@ -20,7 +20,7 @@ from assets.api.serializers import (
 )
 from assets.downloads import serve_file
 from assets.errors import RejectedUpload
-from assets.models import Asset, Embedding, Rendition
+from assets.models import Analysis, Asset, Embedding, Rendition
 from assets.multipart import client_name
 
 
@@ -61,6 +61,8 @@ class AssetViewSet(
                 Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
                 # defer: listing which vectors exist must not ship the vectors themselves
                 Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
+                # findings: the analysers' structured output (boxes, scores) is not part of the representation
+                Prefetch("analyses", queryset=Analysis.objects.defer("data").order_by("analyser")),
             )
         )
 

@@ -11,7 +11,8 @@ from fractions import Fraction
 
 from django.urls import reverse
 
-from assets.models import Asset, Rendition, Status
+from assets import documents, embedded
+from assets.models import Analysis, AnalysisStatus, Asset, Rendition, Status
 
 THUMBNAIL_SPEC = "max256"
 PREVIEW_SPEC = "max1024"
@@ -114,6 +115,96 @@ def location(asset: Asset) -> Location | None:
     return Location(asset.gps_latitude, asset.gps_longitude, altitude)
 
 
+# --- Embedded metadata (XMP, IPTC) ---------------------------------------------------------------
+
+
+def embedded_rows(asset: Asset) -> list[tuple[str, str]]:
+    """Label/value pairs of what the file says about itself; rows without a value are left out, and so
+    is the caption where it is the description already (the file filled it)."""
+    data = embedded.embedded_of(asset.exif)
+    caption = data.get("caption", "")
+    rows = [
+        ("Headline", data.get("headline", "")),
+        ("Caption", "" if caption == asset.description else caption),
+        ("Creator", data.get("creator", "")),
+        ("Copyright", data.get("copyright", "")),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def embedded_place(asset: Asset) -> str:
+    """The place the file names (sublocation, city, region, country), as one line."""
+    data = embedded.embedded_of(asset.exif)
+    return ", ".join(data[key] for key in ("location", "city", "region", "country") if data.get(key))
+
+
+def embedded_keywords(asset: Asset) -> list[tuple[str, bool]]:
+    """The file's keywords, each with whether it is (still) one of the asset's tags."""
+    tags = set(asset.tags or [])
+    return [(keyword, keyword in tags) for keyword in embedded.embedded_of(asset.exif).get("keywords") or []]
+
+
+# --- What the analysers found --------------------------------------------------------------------
+
+ANALYSER_ORDER = [field.name for field in documents.FIELDS if field.name in documents.ANALYSED]
+
+
+def analyser_label(name: str) -> str:
+    field = documents.BY_NAME.get(name)
+    return (field.label if field else name.replace("_", " ")).capitalize()
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    analyser: str
+    label: str
+    text: str  # what search reads: the person's correction, else the machine's text
+    machine_text: str
+    corrected: bool
+    model_id: str
+    error: str
+    details: list[str]  # a few structured facts worth showing beside the text (colour shares)
+
+    @property
+    def empty(self) -> bool:
+        return not self.text and not self.error
+
+
+def _details(finding: Analysis) -> list[str]:
+    data = finding.data if isinstance(finding.data, dict) else {}
+    if finding.analyser == "colours":
+        colours = data.get("colours") if isinstance(data.get("colours"), list) else []
+        return [
+            f"{item['name']} {round(item['share'] * 100)}%" for item in colours
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+            and isinstance(item.get("share"), (int, float))
+        ]
+    return []
+
+
+def finding_rows(asset: Asset) -> list[FindingRow]:
+    """One row per analyser that reported on the asset, in the document's field order. Reads the
+    asset's analyses (prefetch them for many assets)."""
+    order = {name: index for index, name in enumerate(ANALYSER_ORDER)}
+    findings = sorted(asset.analyses.all(), key=lambda a: (order.get(a.analyser, len(order)), a.analyser))
+    return [
+        FindingRow(
+            analyser=finding.analyser,
+            label=analyser_label(finding.analyser),
+            text=finding.searchable_text,
+            machine_text=finding.text,
+            corrected=finding.corrected_text is not None,
+            model_id=finding.model_id,
+            error=finding.error,
+            details=_details(finding),
+        )
+        for finding in findings
+    ]
+
+
+ANALYSIS_BUSY = (AnalysisStatus.PENDING, AnalysisStatus.ANALYSING)
+
+
 # --- Live status ----------------------------------------------------------------------------
 
 
@@ -143,6 +234,9 @@ ACTION_LABELS = {
     "asset.restored": "restored it from the trash",
     "asset.reprocess_requested": "asked for reprocessing",
     "asset.embedding_requested": "asked for new vectors",
+    "asset.analysis_requested": "asked for it to be analysed again",
+    "asset.analysed": "looked at what the picture shows",
+    "asset.finding_corrected": "corrected what was detected",
     "asset.processed": "read its metadata and made thumbnails",
     "asset.processing_failed": "could not process it",
     "asset.embedded": "computed its search vectors",

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
-from assets import actions
+from assets import actions, facets
 from assets.actions import bulk
 from assets.actions import collections as collection_actions
 from assets.actions.permissions import filing_refusal
@@ -176,6 +176,16 @@ class AssetEditForm(forms.ModelForm):
         pass
 
 
+class FindingCorrectionForm(forms.Form):
+    """A person's correction of one analyser's finding, or a request to go back to the machine's text."""
+
+    CORRECT, RESTORE = "correct", "restore"
+    text = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}),
+                           label="Corrected text")
+    action = forms.ChoiceField(choices=[(CORRECT, "Save correction"), (RESTORE, "Restore the machine's text")],
+                               initial=CORRECT)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -198,6 +208,11 @@ class LibraryFilterForm(forms.Form):
     media_type = forms.ChoiceField(
         choices=[("", "Any type"), *MEDIA_TYPE_CHOICES], required=False, label="Type"
     )
+    # What the facets link to (assets.facets): the camera as "make model", a place as "City, Country"
+    # (or a city or a country alone), the year a photo was taken.
+    camera = forms.CharField(required=False, max_length=300, label="Camera")
+    place = forms.CharField(required=False, max_length=300, label="Place")
+    year = forms.IntegerField(required=False, min_value=1800, max_value=2200, label="Year taken")
     taken_from = _date_field("Taken from")
     taken_to = _date_field("Taken until")
     uploaded_from = _date_field("Uploaded from")
@@ -239,6 +254,12 @@ class LibraryFilterForm(forms.Form):
             queryset = queryset.filter(tags__contains=data["tag"])
         if data.get("media_type"):
             queryset = queryset.filter(media_type=data["media_type"])
+        if data.get("camera", "").strip():
+            queryset = queryset.filter(facets.camera_matches(data["camera"].strip()))
+        if data.get("place", "").strip():
+            queryset = queryset.filter(facets.place_matches(data["place"].strip()))
+        if data.get("year") is not None:
+            queryset = queryset.filter(taken_at__year=data["year"])
         for name, lookup in self.DATE_RANGES:
             if data.get(name):
                 queryset = queryset.filter(**{lookup: data[name]})

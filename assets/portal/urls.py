@@ -13,6 +13,7 @@ urlpatterns = [
     path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),
     path("assets/<int:pk>/edit/", views.asset_edit, name="asset-edit"),
     path("assets/<int:pk>/reprocess/", views.asset_reprocess, name="asset-reprocess"),
+    path("assets/<int:pk>/findings/<slug:analyser>/", views.asset_correct_finding, name="asset-finding"),
     path("assets/<int:pk>/delete/", views.asset_delete, name="asset-delete"),
     path("trash/", trash_views.trash_list, name="trash"),
     path("trash/restore/", trash_views.trash_restore, name="trash-restore"),

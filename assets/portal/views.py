@@ -6,19 +6,26 @@ from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from assets import actions, collections
+from assets import actions, collections, documents, embedded, facets
 from assets.actions import pipeline
 from assets.errors import RejectedUpload
 from assets.models import Asset, AuditEntry
 from assets.multipart import client_name
-from assets.portal import display
+from assets.portal import display, facet_links
 from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
-from assets.portal.forms import AssetEditForm, BulkForm, LibraryFilterForm, LibrarySortForm, UploadForm
+from assets.portal.forms import (
+    AssetEditForm,
+    BulkForm,
+    FindingCorrectionForm,
+    LibraryFilterForm,
+    LibrarySortForm,
+    UploadForm,
+)
 from assets.portal.grid import grid_page
 
 MAX_STATUS_IDS = 500
@@ -31,12 +38,13 @@ MAX_STATUS_IDS = 500
 def library(request):
     filters = LibraryFilterForm(request.GET, user=request.user)
     sort = LibrarySortForm(request.GET)
-    assets = sort.order(filters.filter(visible_assets(request.user), request.user))
-    page = grid_page(request, assets)
+    filtered = filters.filter(visible_assets(request.user), request.user)
+    page = grid_page(request, sort.order(filtered))
     context = {
         "page_obj": page,
         "assets": page.object_list,
         "filters": filters,
+        "facets": facet_links.groups(facets.facets(filtered), request.GET, filters),
         "sort": sort,
         "bulk": BulkForm(user=request.user, initial={"next": request.get_full_path()}),
         "selectable": True,
@@ -120,12 +128,20 @@ def _asset_page(request, asset, *, form=None, status=200):
     if can_edit and form is None:
         form = AssetEditForm(instance=asset, user=request.user)
     display.decorate(asset)
+    keywords = display.embedded_keywords(asset)
     context = {
         "asset": asset,
         "can_edit": can_edit,
         "form": form if can_edit else None,
         "preview": display.picture(asset, display.PREVIEW_SPEC),
         "exif_rows": display.exif_rows(asset),
+        "embedded_rows": display.embedded_rows(asset),
+        "embedded_keywords": keywords,
+        "keywords_dropped": any(not is_tag for _, is_tag in keywords),
+        "embedded_place": display.embedded_place(asset),
+        "tags_from_file": set(embedded.from_file(asset)),
+        "findings": display.finding_rows(asset),
+        "analysis_busy": asset.analysis_status in display.ANALYSIS_BUSY,
         "location": display.location(asset),
         "renditions": [
             (rendition, display.rendition_url(asset, rendition)) for rendition in asset.renditions.all()
@@ -172,6 +188,32 @@ def asset_edit(request, pk: int):
     else:
         messages.info(request, "Nothing to save: no field was changed.")
     return redirect("portal:asset-detail", pk=asset.pk)
+
+
+@staff_required
+@require_POST
+def asset_correct_finding(request, pk: int, analyser: str):
+    """Correct what one analyser found (or go back to the machine's text): editors only."""
+    if analyser not in documents.ANALYSED:
+        raise Http404("No such analyser.")
+    asset = get_editable_asset(request.user, pk)
+    form = FindingCorrectionForm(request.POST)
+    label = display.analyser_label(analyser)
+    if not form.is_valid():
+        errors = "; ".join(message for messages_ in form.errors.values() for message in messages_)
+        messages.error(request, f"The correction of “{label}” was not saved: {errors}")
+    else:
+        restore = form.cleaned_data["action"] == FindingCorrectionForm.RESTORE
+        try:
+            actions.correct_analysis(request.user, asset.pk, analyser, None if restore else form.cleaned_data["text"])
+        except (actions.EditRefused, actions.NotAllowed) as exc:
+            messages.error(request, f"The correction of “{label}” was not saved: {exc}")
+        else:
+            if restore:
+                messages.success(request, f"“{label}” shows what the machine found again.")
+            else:
+                messages.success(request, f"Saved your correction of “{label}”.")
+    return redirect(reverse("portal:asset-detail", args=[asset.pk]) + "#detected")
 
 
 @staff_required

@@ -1,0 +1,162 @@
+"""Facet counts: how many of a set of assets have each tag, place, camera, year and type.
+
+``facets(queryset)`` counts over whatever set it is given (the assets a person sees, with their
+filters applied: the library, later the search page), one GROUP BY statement per facet and no work
+per asset in Python; each facet keeps its most common values. The SQL expressions that group the
+camera and place facets are the same ones the filters compare with (``camera_matches``,
+``place_matches``), so a facet's link always finds the assets it counted.
+
+Places come from the place analyser's findings: the place facet lists countries (every asset in the
+country) and cities with their country, side by side. A finding's ``data`` names its city as ``"city"``,
+or, as the GeoNames analyser (workers/ml/analysers/place.py) writes it, as the ``"nearest"`` place
+``"distance_km"`` away, which counts as the photo's city within ``CITY_KM`` and its country within
+``COUNTRY_KM``: the distances within which that analyser puts them in its text (farther out, at sea,
+naming the nearest town would be wrong).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Concat, ExtractYear, NullIf, Trim
+from django.db.models.lookups import Exact, GreaterThan, IExact, LessThanOrEqual
+
+from assets.models import Analysis, Asset
+
+TOP = 12  # values kept per facet
+FACETS = ("tags", "place", "camera", "year", "type")
+PLACE_ANALYSER = "place"
+CITY_KM, COUNTRY_KM = 30.0, 150.0  # the place analyser's MAX_PLACE_KM and MAX_REGION_KM
+
+
+class FacetValue(NamedTuple):
+    value: str  # what the filter takes
+    count: int
+    label: str  # what people read
+
+
+def _concat_ws(*expressions) -> Func:
+    """PostgreSQL's concat_ws(', ', ...): the non-null parts joined."""
+    return Func(Value(", "), *expressions, function="concat_ws", output_field=CharField())
+
+
+# "Canon Canon EOS 40D" is what the columns say; the label drops the repeated make.
+CAMERA = Trim(Concat("camera_make", Value(" "), "camera_model", output_field=CharField()))
+# The finding's distance to its nearest place, when it gave one as a number (else NULL: never a cast error).
+_DISTANCE = Case(
+    When(Exact(Func(KeyTransform("distance_km", "data"), function="jsonb_typeof", output_field=CharField()),
+               Value("number")), then=Cast(KT("data__distance_km"), FloatField())),
+    default=None, output_field=FloatField(),
+)
+CITY = Coalesce(
+    NullIf(KT("data__city"), Value("")),
+    Case(When(LessThanOrEqual(_DISTANCE, CITY_KM), then=NullIf(KT("data__nearest"), Value(""))), default=None,
+         output_field=CharField()),
+    output_field=CharField(),
+)
+COUNTRY = Case(When(GreaterThan(_DISTANCE, COUNTRY_KM), then=None), default=NullIf(KT("data__country"), Value("")),
+               output_field=CharField())
+# "Siena, Italy", or the one of them a finding has.
+PLACE = _concat_ws(CITY, COUNTRY)
+
+
+def camera_matches(value: str) -> IExact:
+    """Assets whose camera ("make model", as the camera facet's values are) is this one."""
+    return IExact(CAMERA, value)
+
+
+def place_matches(value: str) -> Exists:
+    """Assets whose place finding names this place: "City, Country" (the place facet's city values), or a
+    city or a country alone (a country value: every asset in that country)."""
+    places = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(
+        _place=PLACE, _city=CITY, _country=COUNTRY
+    )
+    return Exists(places.filter(Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)))
+
+
+def _camera_label(make: str, model: str) -> str:
+    make, model = make.strip(), model.strip()
+    if make and model.lower().startswith(make.lower()):
+        return model
+    return " ".join(part for part in (make, model) if part)
+
+
+def _ids(queryset: QuerySet[Asset]) -> QuerySet:
+    """The set as a subquery of ids: whatever the queryset's joins, annotations or prefetches."""
+    return queryset.order_by().values("pk")
+
+
+def _tags(ids: QuerySet, top: int) -> list[FacetValue]:
+    # unnest() needs a FROM of its own to be grouped; the id subquery is compiled by Django.
+    try:
+        sql, params = ids.query.sql_with_params()
+    except EmptyResultSet:  # an empty set (.none(), an impossible filter): nothing to ask the database
+        return []
+    table = connection.ops.quote_name(Asset._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT tag, count(*) AS n FROM {table} AS a, unnest(a.tags) AS tag "
+            f"WHERE a.id IN ({sql}) GROUP BY tag ORDER BY n DESC, tag LIMIT %s",
+            [*params, top],
+        )
+        return [FacetValue(tag, n, tag) for tag, n in cursor.fetchall()]
+
+
+def _grouped(rows, key: str, top: int) -> list:
+    return list(rows.values(key).annotate(n=Count("pk")).order_by("-n", key)[:top])
+
+
+def facets(queryset: QuerySet[Asset], top: int = TOP) -> dict[str, list[FacetValue]]:
+    """{facet: [FacetValue(value, count, label), ...]} over the assets of `queryset`, most common first
+    (years newest first among the most common). Five statements, whatever the size of the set."""
+    ids = _ids(queryset)
+    assets = Asset.objects.filter(pk__in=ids)
+    cameras = (
+        assets.alias(_camera=CAMERA).exclude(_camera="").values(key=F("_camera"))
+        .annotate(n=Count("pk"), make=Min("camera_make"), model=Min("camera_model")).order_by("-n", "key")[:top]
+    )
+    found = Analysis.objects.filter(asset__in=ids, analyser=PLACE_ANALYSER)
+    # Countries ("Italy": every asset in Italy) and cities in their country ("Siena, Italy"), together.
+    countries = found.alias(_country=COUNTRY).exclude(_country__isnull=True)
+    cities = found.alias(_city=CITY).exclude(_city__isnull=True)
+    places = (
+        countries.values(key=F("_country")).annotate(n=Count("asset_id"))
+        .union(cities.values(key=PLACE).annotate(n=Count("asset_id")), all=True)
+        .order_by("-n", "key")[:top]
+    )
+    years = (
+        assets.filter(taken_at__isnull=False).annotate(year=ExtractYear("taken_at"))
+        .values("year").annotate(n=Count("pk")).order_by("-n", "-year")[:top]
+    )
+    types = _grouped(assets.exclude(media_type=""), "media_type", top)
+    return {
+        "tags": _tags(ids, top),
+        "place": [FacetValue(row["key"], row["n"], row["key"]) for row in places],
+        "camera": [
+            FacetValue(row["key"], row["n"], _camera_label(row["make"], row["model"]))
+            for row in cameras
+        ],
+        "year": sorted(
+            (FacetValue(str(row["year"]), row["n"], str(row["year"])) for row in years),
+            key=lambda facet: facet.value, reverse=True,
+        ),
+        "type": [FacetValue(row["media_type"], row["n"], row["media_type"]) for row in types],
+    }

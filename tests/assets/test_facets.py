@@ -1,0 +1,124 @@
+"""Facet counts (assets.facets): tags, places (the place findings' city and country), cameras, years and
+types over exactly the set given (what a person sees, filtered), most common first, top N, in five
+statements whatever the set's size; and the filters the facet values link to find what was counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assets import facets
+from assets.actions import pipeline
+from assets.facets import FacetValue
+from assets.models import Asset, Visibility
+from tests.portal.conftest import make_asset
+
+pytestmark = pytest.mark.django_db
+
+
+def taken(year: int, month: int = 6) -> dt.datetime:
+    return dt.datetime(year, month, 1, 12, tzinfo=dt.UTC)
+
+
+def placed(*pairs: tuple[Asset, dict]) -> None:
+    """Place findings as the place analyser reports them, through the pipeline."""
+    claim = pipeline.claim_analysis(100, [asset.pk for asset, _ in pairs])
+    found = [pipeline.Finding(asset.pk, "place", "place-v1", text=" ".join(map(str, data.values())), data=data)
+             for asset, data in pairs]
+    pipeline.finish_analysis(claim, found)
+
+
+@pytest.fixture
+def library(alice, bob, charlie, team):
+    canon = {"camera_make": "Canon", "camera_model": "Canon EOS 40D"}
+    nikon = {"camera_make": "NIKON", "camera_model": "COOLPIX P6000"}
+    a = make_asset(alice, tags=["kayak", "lake"], taken_at=taken(2008), **canon)
+    b = make_asset(alice, tags=["kayak"], taken_at=taken(2008, 12), **nikon)
+    c = make_asset(alice, tags=["kayak", "sea"], taken_at=taken(2019), visibility=Visibility.TEAM, team=team, **canon)
+    d = make_asset(alice, tags=[], visibility=Visibility.TEAM, team=team)  # no camera, no date
+    hidden = make_asset(charlie, tags=["kayak", "secret"], taken_at=taken(1999), camera_make="Leica", camera_model="M6")
+    placed((a, {"city": "Siena", "country": "Italy"}), (b, {"city": "Siena", "country": "Italy"}),
+           (c, {"city": "", "country": "Italy"}), (d, {}))
+    placed((hidden, {"city": "Oslo", "country": "Norway"}))
+    return {"a": a, "b": b, "c": c, "d": d, "hidden": hidden}
+
+
+def test_counts_over_what_the_person_sees(alice, library):
+    counts = facets.facets(Asset.objects.visible_to(alice))
+    assert counts["tags"] == [
+        FacetValue("kayak", 3, "kayak"), FacetValue("lake", 1, "lake"), FacetValue("sea", 1, "sea")]
+    # Countries count every asset in them; cities come with their country.
+    assert counts["place"] == [FacetValue("Italy", 3, "Italy"), FacetValue("Siena, Italy", 2, "Siena, Italy")]
+    assert counts["camera"] == [FacetValue("Canon Canon EOS 40D", 2, "Canon EOS 40D"),
+                                FacetValue("NIKON COOLPIX P6000", 1, "NIKON COOLPIX P6000")]
+    assert counts["year"] == [FacetValue("2019", 1, "2019"), FacetValue("2008", 2, "2008")]  # newest first
+    assert counts["type"] == [FacetValue("image", 4, "image")]
+    # charlie's private asset (Leica, 1999, Oslo, "secret") is in nobody's counts but his.
+    flat = {value.value for values in counts.values() for value in values}
+    assert not flat & {"secret", "Leica M6", "1999", "Oslo, Norway"}
+
+
+def test_counts_follow_the_set_given(bob, library):
+    # bob (viewer of Studio) sees only the team's assets c and d.
+    counts = facets.facets(Asset.objects.visible_to(bob))
+    assert counts["tags"] == [FacetValue("kayak", 1, "kayak"), FacetValue("sea", 1, "sea")]
+    assert counts["place"] == [FacetValue("Italy", 1, "Italy")]
+    assert counts["type"] == [FacetValue("image", 2, "image")]
+    narrowed = facets.facets(Asset.objects.visible_to(bob).filter(tags__contains=["sea"]))
+    assert narrowed["camera"] == [FacetValue("Canon Canon EOS 40D", 1, "Canon EOS 40D")]
+    assert facets.facets(Asset.objects.none()) == {name: [] for name in facets.FACETS}
+
+
+def test_top_n_most_common_first(alice):
+    for n in range(1, 6):
+        for _ in range(n):
+            make_asset(alice, tags=[f"tag{n}"])
+    assert [(v.value, v.count) for v in facets.facets(Asset.objects.all(), top=3)["tags"]] == [
+        ("tag5", 5), ("tag4", 4), ("tag3", 3)]
+
+
+def test_five_statements_whatever_the_size(alice, library, django_assert_num_queries):
+    visible = Asset.objects.visible_to(alice).select_related("owner").prefetch_related("renditions")
+    with django_assert_num_queries(5):
+        small = facets.facets(visible)
+    for n in range(40):
+        make_asset(alice, tags=[f"t{n % 7}", "many"], camera_make="Fuji", camera_model=f"X{n % 3}",
+                   taken_at=taken(2000 + n % 5))
+    with django_assert_num_queries(5):
+        large = facets.facets(visible)
+    assert large["tags"][0] == FacetValue("many", 40, "many")
+    assert sum(v.count for v in large["type"]) == sum(v.count for v in small["type"]) + 40
+
+
+def test_the_filters_find_what_each_facet_value_counted(alice, library):
+    visible = Asset.objects.visible_to(alice)
+    counts = facets.facets(visible)
+    for value in counts["camera"]:
+        assert visible.filter(facets.camera_matches(value.value)).count() == value.count, value
+    for value in counts["place"]:
+        assert visible.filter(facets.place_matches(value.value)).count() == value.count, value
+    # A place filter also takes the city or the country alone, in any case.
+    assert set(visible.filter(facets.place_matches("siena")).values_list("pk", flat=True)) == {
+        library["a"].pk, library["b"].pk}
+    assert visible.filter(facets.place_matches("ITALY")).count() == 3
+    assert visible.filter(facets.camera_matches("canon canon eos 40d")).count() == 2
+    assert not visible.filter(facets.place_matches("Oslo")).exists()  # charlie's
+
+
+def test_the_place_analysers_nearest_place_is_the_city_within_its_distances(alice):
+    """As workers/ml/analysers/place.py reports: the nearest GeoNames place and how far it is."""
+    near, region, sea, odd = (make_asset(alice) for _ in range(4))
+
+    def geonames(nearest, km, country="Italy"):
+        return {"latitude": 43.4, "longitude": 11.8, "nearest": nearest, "distance_km": km, "region": "Tuscany",
+                "district": "Siena", "country_code": "IT", "country": country}
+
+    placed((near, geonames("Siena", 3.2)), (region, geonames("Montalcino", 80.0)), (sea, geonames("Livorno", 400.0)),
+           (odd, {**geonames("Pisa", 1.0), "distance_km": "near"}))  # not a number: neither near nor far
+    counts = facets.facets(Asset.objects.visible_to(alice))["place"]
+    assert counts == [FacetValue("Italy", 3, "Italy"), FacetValue("Siena, Italy", 1, "Siena, Italy")]
+    visible = Asset.objects.visible_to(alice)
+    assert list(visible.filter(facets.place_matches("Siena, Italy")).values_list("pk", flat=True)) == [near.pk]
+    assert visible.filter(facets.place_matches("italy")).count() == 3  # not the photo 400 km out at sea
+    assert not visible.filter(facets.place_matches("Montalcino")).exists()  # too far to be its town
