@@ -7,7 +7,10 @@ row is the truth and the sweeper sends again what has waited too long.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 from django.db import transaction
 
@@ -23,7 +26,24 @@ EMBED_QUEUE = "embed"
 ANALYSE_QUEUE = "analyse"
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Send nothing from this thread meanwhile. For tools that run the pipeline in their own
+    process on a database of their own (search_eval --ingest): a worker of the live install
+    must never receive ids that mean other assets in its database."""
+    _local.held = True
+    try:
+        yield
+    finally:
+        _local.held = False
+
+
 def _send(task: str, **options) -> None:
+    if getattr(_local, "held", False):
+        return
     try:
         # ignore_result: nobody waits for these; subscribing to a result would also make a send
         # with the broker down wait for the result store's reconnection retries.

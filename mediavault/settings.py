@@ -268,6 +268,9 @@ SEARCH_WEIGHTS = {
     "semantic_image": envfloat("MEDIAVAULT_WEIGHT_CLIP", 0.5),
     "image": envfloat("MEDIAVAULT_WEIGHT_IMAGE", 1.0),
 }
+# Per model id, the similarity a vector match needs to count as a strong match (search/cutoff.py;
+# written by bench/calibrate_cutoff.py).
+SEARCH_CUTOFFS_FILE = Path(envstr("MEDIAVAULT_SEARCH_CUTOFFS_FILE", str(BASE_DIR / "search" / "cutoffs.json")))
 
 # --- Celery -----------------------------------------------------------------------------
 

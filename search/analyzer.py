@@ -122,13 +122,17 @@ def field_tokens(asset) -> dict[str, list[str]]:
     return {name: analyze(text) for name, text in field_texts(asset).items()}
 
 
-def document_tokens(asset) -> list[str]:
-    """Every token BM25 indexes for an asset: each field's tokens as many times as the field's
-    weight (BM25F: a word in the title counts three times one in the detected text)."""
+def weighted_tokens(texts: dict[str, str]) -> list[str]:
+    """Every token BM25 indexes for these field texts: each field's tokens as many times as the
+    field's weight (BM25F: a word in the title counts three times one in the detected text)."""
     tokens: list[str] = []
-    for name, words in field_tokens(asset).items():
-        tokens.extend(words * BY_NAME[name].weight)
+    for name, text in texts.items():
+        tokens.extend(analyze(text) * BY_NAME[name].weight)
     return tokens
+
+
+def document_tokens(asset) -> list[str]:
+    return weighted_tokens(field_texts(asset))
 
 
 # The asset columns `document_tokens` reads (besides the analyses).

@@ -17,7 +17,7 @@ from assets.api.filters import AssetFilter
 from assets.api.serializers import AssetSerializer
 from assets.errors import RejectedUpload
 from assets.models import Asset
-from search.service import FUSION_METHODS, MODES, SearchRequest, SearchResponse, search
+from search.service import FUSION_METHODS, MODES, SORTS, SearchRequest, SearchResponse, search
 from search.vectors import MAX_EF_SEARCH
 
 MAX_LIMIT = 100
@@ -33,6 +33,9 @@ class SearchParams(serializers.Serializer):
     instruction = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=24)
     offset = serializers.IntegerField(min_value=0, default=0)
+    sort = serializers.ChoiceField(choices=SORTS, default="relevance",
+                                   help_text="relevance, or by date taken: newest or oldest first")
+    weak = serializers.BooleanField(default=False, help_text="also return weak matches, after the strong ones")
     w_keyword = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_text = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_clip = serializers.FloatField(required=False, min_value=0, max_value=10)
@@ -58,6 +61,8 @@ class SearchParams(serializers.Serializer):
             instruction=data["instruction"] or None,
             limit=data["limit"],
             offset=data["offset"],
+            sort=data["sort"],
+            weak=data["weak"],
         )
 
 
@@ -84,6 +89,11 @@ def respond(request, response: SearchResponse, search_request: SearchRequest) ->
             "mode": search_request.mode,
             "count": len(response.hits),
             "candidates": response.total_candidates,
+            "strong": response.strong,
+            "weak": response.weak,
+            "understood": response.understood,
+            "problems": response.problems,
+            "cutoff": response.cutoff,
             "offset": search_request.offset,
             "signals": response.signals_run,
             "degraded": [f"{signal}: {reason}" for signal, reason in response.degraded.items()],

@@ -16,6 +16,7 @@ by group (_fill_from_long_term). Every path is tested equal to scoring every pos
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -118,7 +119,7 @@ _TERM_STATS = """
 SELECT t.term, q.qtf * ln(1 + (s.n - {df} + 0.5::float8) / ({df} + 0.5::float8)), t.df,
        (SELECT search_impact(p.tf, p.dl) FROM search_posting p WHERE p.term = t.term
         ORDER BY search_impact(p.tf, p.dl) DESC LIMIT 1),
-       s.total / s.n
+       s.total / s.n, s.n
 FROM unnest(%s::text[], %s::int[]) AS q(term, qtf)
 JOIN search_term t ON t.term = q.term {df_join}
 CROSS JOIN ({stats}) s
@@ -207,14 +208,16 @@ def _run(sql: str, params: list) -> list[tuple]:
 
 def bm25_scores(
     query: str, *, visible: QuerySet | None, limit: int, offset: int = 0, prune: bool = True,
-    scopes: list[int] | None = None,
+    scopes: list[int] | None = None, min_coverage: float | None = None,
 ) -> list[tuple[int, float]]:
     """(asset id, score) of the best matches among `visible`, best first, ties by id.
 
     `visible` is the caller's `Asset.objects.visible_to(user)`, possibly narrowed by filters; None
     means every asset (internal tools and tests only). `scopes` (search.scopes.scopes_for) are
     whose documents the statistics count; None counts every document. `prune=False` scores every
-    matching document from the full posting lists: the slow reference the default must equal."""
+    matching document from the full posting lists: the slow reference the default must equal.
+    `min_coverage` leaves out documents that cannot hold that share of the query's idf mass
+    (search.cutoff: they could only be weak matches); the rest are ranked exactly as without it."""
     q = _Query.parse(query, scopes)
     if not q.terms or limit <= 0:
         return []
@@ -223,7 +226,7 @@ def bm25_scores(
     if visible is not None and visible.query.is_empty():
         return []
     if prune:
-        ranked = _maxscore(q, _Visibility(visible), depth=limit + offset)
+        ranked = _maxscore(q, _Visibility(visible), depth=limit + offset, min_coverage=min_coverage)
         if ranked is not None:
             return ranked[offset : offset + limit]
     try:
@@ -250,6 +253,7 @@ class _TermStats:
     weight: float  # qtf * idf
     bound: float  # the most one document can gain from this term at today's avgdl
     avgdl: float
+    n: float  # documents the statistics count
 
 
 def _term_stats(q: _Query) -> list[_TermStats]:
@@ -257,13 +261,13 @@ def _term_stats(q: _Query) -> list[_TermStats]:
     highest impact is exact at the reference length; see _slack for the current avgdl."""
     rows = q.term_stats()
     stats = [
-        _TermStats(term, df, weight, weight * min(1.0, (impact or 1.0) * _slack(avgdl)), avgdl)
-        for term, weight, df, impact, avgdl in rows
+        _TermStats(term, df, weight, weight * min(1.0, (impact or 1.0) * _slack(avgdl)), avgdl, n)
+        for term, weight, df, impact, avgdl, n in rows
     ]
     return sorted(stats, key=lambda t: (t.df, t.term))
 
 
-def _maxscore(q: _Query, visibility: _Visibility, depth: int) -> list[tuple[int, float]] | None:
+def _maxscore(q: _Query, visibility: _Visibility, depth: int, min_coverage: float | None = None):
     """The exact top-`depth` visible documents without reading the long posting lists, or None.
 
     MaxScore: the rarest terms, as many as fit in ESSENTIAL_POSTINGS postings, are essential;
@@ -276,6 +280,13 @@ def _maxscore(q: _Query, visibility: _Visibility, depth: int) -> list[tuple[int,
     full scoring. K grows while a filter hides too many. A near-zero-weight term present in most
     documents ("jpg", "img") is never read. None when the split cannot decide the top (the
     caller then scores every posting).
+
+    `min_coverage`: only documents that could hold that share of the query's idf mass
+    (search.cutoff) are wanted. The rarest terms whose weight the others cannot make up for
+    become essential, and documents holding none of them are left out instead of bounded: a
+    query whose common words ("img", "jpg") are all a document could share with it reads no
+    long list, and one whose rare words nobody holds (a file name that does not exist)
+    answers at once.
     """
     stats = _term_stats(q)
     if not stats:
@@ -284,12 +295,37 @@ def _maxscore(q: _Query, visibility: _Visibility, depth: int) -> list[tuple[int,
     while cut < len(stats) and postings + stats[cut].df <= ESSENTIAL_POSTINGS:
         postings += stats[cut].df
         cut += 1
+    if min_coverage is not None:
+        required = _required_terms(q, stats, min_coverage)
+        if required is None:
+            return []
+        cut = max(cut, required)
     rest = stats[cut:]
-    return _essential_top(q, stats[:cut], rest, sum(t.bound for t in rest), visibility, depth)
+    return _essential_top(q, stats[:cut], rest, sum(t.bound for t in rest), visibility, depth,
+                          exclusive=min_coverage is not None)
 
 
-def _essential_top(q: _Query, essential, rest, rest_bound, visibility, depth):
-    """_maxscore for one essential set: the top, or None when this set cannot decide it."""
+def _required_terms(q: _Query, stats: list[_TermStats], min_coverage: float) -> int | None:
+    """How many of the rarest terms a document must hold one of to reach `min_coverage` of the
+    query's weight (unknown terms weigh their idf at df 0, as in coverage_for_ids); None when
+    no document can."""
+    known = {t.term for t in stats}
+    unknown_idf = math.log(1 + (stats[0].n + 0.5) / 0.5)
+    total = sum(t.weight for t in stats) + sum(
+        qtf * unknown_idf for term, qtf in zip(q.terms, q.qtfs, strict=True) if term not in known
+    )
+    remaining = sum(t.weight for t in stats)
+    for index, term in enumerate(stats):
+        if remaining < min_coverage * total:
+            return index if index > 0 else None
+        remaining -= term.weight
+    return len(stats) if remaining < min_coverage * total else None
+
+
+def _essential_top(q: _Query, essential, rest, rest_bound, visibility, depth, exclusive: bool = False):
+    """_maxscore for one essential set: the top, or None when this set cannot decide it.
+
+    `exclusive`: documents holding no essential term are not wanted (see min_coverage)."""
     names = [t.term for t in essential]
     k = 2 * depth
     while True:
@@ -303,8 +339,11 @@ def _essential_top(q: _Query, essential, rest, rest_bound, visibility, depth):
         if len(top) == depth:
             threshold = top[-1][1] - TIE_MARGIN
             beyond = 0.0 if complete else partial[-1][1] + rest_bound
-            if threshold > rest_bound and threshold > beyond and threshold > next_partial + rest_bound:
+            outside = float("-inf") if exclusive else rest_bound  # documents holding only long terms
+            if threshold > outside and threshold > beyond and threshold > next_partial + rest_bound:
                 return top
+        if complete and exclusive:
+            return top  # every holder was ranked; the others are not wanted
         if complete:
             if len(rest) == 1:
                 # Documents holding only the long term can still fill or beat the top.
@@ -469,3 +508,40 @@ def bm25_for_ids(
 def _exact_scores(q: _Query, ids, where: str = "", where_params=()) -> list[tuple[int, float]]:
     rows = _run(q.sql(_FOR_IDS, where=where), q.params(q.terms, ids, *where_params))
     return [(asset_id, float(score)) for asset_id, score in rows]
+
+
+# Per id: the summed weight of the query terms it holds; with every row, the terms the vocabulary
+# knows and N, for the weight of the ones it does not.
+_COVERAGE = (
+    "{weights}"
+    + """
+SELECT c.asset_id,
+       coalesce((SELECT sum(w.w) FROM search_posting p JOIN weights w ON w.term = p.term
+                 WHERE p.asset_id = c.asset_id AND p.term = ANY(%s)), 0),
+       (SELECT coalesce(array_agg(w.term), '{{}}') FROM weights w),
+       (SELECT coalesce(sum(w.w), 0) FROM weights w),
+       (SELECT n FROM stats)
+FROM unnest(%s::bigint[]) AS c(asset_id)
+"""
+)
+
+
+def coverage_for_ids(query: str, ids, *, scopes: list[int] | None = None) -> dict[int, float]:
+    """Each id's share of the query's idf mass that it holds (0..1; search.cutoff).
+
+    A query term no document holds weighs what a term held by none would (its idf at df 0), so a
+    query half made of words nobody wrote is covered at most by half."""
+    ids = list(ids)
+    q = _Query.parse(query, scopes)
+    if not ids or not q.terms:
+        return dict.fromkeys(ids, 0.0)
+    rows = _run(q.sql(_COVERAGE), q.params(q.terms, ids))
+    if not rows or rows[0][4] is None:
+        return dict.fromkeys(ids, 0.0)  # an empty corpus: nothing matches
+    known, known_weight, n = set(rows[0][2]), float(rows[0][3]), float(rows[0][4])
+    unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+    total = known_weight + sum(qtf * unknown_idf for term, qtf in zip(q.terms, q.qtfs, strict=True)
+                               if term not in known)
+    if total <= 0:
+        return dict.fromkeys(ids, 0.0)
+    return {asset_id: float(held) / total for asset_id, held, *_ in rows}

@@ -94,6 +94,53 @@ def load_corpus(documents: list[dict], base: Path, log, vectors: bool = True) ->
     return user, id_map
 
 
+def ingest_corpus(documents: list[dict], base: Path, log) -> tuple[object, dict[int, str]]:
+    """The corpus uploaded as a person would upload it: each line's image file (`path`, relative
+    to the corpus file) through assets.actions.upload_asset with the line's title, description
+    and tags (all optional), then ingest, analysis and embedding in this process, as the workers
+    run them. Lines without a file, or whose file is refused, are reported and left out.
+    Returns (user, asset pk -> corpus id)."""
+    from assets import actions, queue
+    from assets.processing import process_asset
+    from workers.analysis import analyse_pending
+    from workers.embedding import embed_pending
+
+    user = get_user_model().objects.create_user(f"eval-{uuid.uuid4().hex[:8]}", is_staff=True)
+    id_map: dict[int, str] = {}
+    started = time.perf_counter()
+    with queue.held():  # this process runs every stage itself, on its own database
+        for document in tqdm(documents, desc="uploading corpus", unit="file", file=log):
+            if "id" not in document or not document.get("path"):
+                raise ValueError("with --ingest every corpus line needs an 'id' and a 'path'")
+            path = base / document["path"]
+            options = actions.AssetOptions(
+                title=str(document.get("title") or ""), description=str(document.get("description") or ""),
+                tags=[str(tag) for tag in document.get("tags") or []], visibility=Visibility.ORGANISATION,
+            )
+            with path.open("rb") as stream:
+                result = actions.upload_asset(user, stream, document.get("filename") or path.name, options)
+            if result.asset is None:
+                log.write(f"{document['id']}: {result.status}: {result.reason}\n")
+                continue
+            id_map[result.asset.pk] = str(document["id"])
+        ids = list(id_map)
+        for asset_id in tqdm(ids, desc="ingest", unit="file", file=log):
+            process_asset(asset_id)
+        analysed = _until_done(lambda: analyse_pending(ids).claimed)
+        embedded = _until_done(lambda: embed_pending(ids).claimed)
+    failed = Asset.objects.filter(pk__in=ids).exclude(status=Status.READY).count()
+    log.write(f"ingested {len(ids)} files ({failed} not ready), analysed {analysed}, embedded {embedded} "
+              f"in {time.perf_counter() - started:.1f}s\n")
+    return user, id_map
+
+
+def _until_done(step) -> int:
+    done = 0
+    while (claimed := step()) > 0:
+        done += claimed
+    return done
+
+
 class LocalEncoder:
     """The service's Encoder, answered in this process; query vectors can be computed up front."""
 

@@ -7,6 +7,8 @@ Rows:
   (in impact order) and a document's postings are read by index-only scans.
 - Term: document frequency per term; CorpusStats: N and the total length, one row. These count
   every document: they size posting lists (what MaxScore reads in full), never a score.
+- Identifier and NameGram: the whole identifiers of a document (search.identifiers) and the
+  trigrams of its file name (search.names), written with its postings.
 - TermScope and ScopeStats: the same per visibility scope (search.scopes: the organisation, a
   team, one person's private assets). A caller's scores use the sums over the scopes they can
   see, so no score moves with assets the caller cannot see.
@@ -14,9 +16,9 @@ Rows:
 The statistics tables are written only by the triggers (migrations 0002 and 0006), in the same
 statement as the rows they count, so they can never drift from the postings (and roll back with
 them).
-Foreign keys are declared to Django without constraints; the migration adds real ones with
-ON DELETE CASCADE (asset -> document -> postings), so deleting an asset by any path, the ORM,
-a queryset or raw SQL, removes its index rows in the same statement.
+Foreign keys are declared to Django without constraints; the migrations add real ones with
+ON DELETE CASCADE (asset -> document -> postings, identifiers, name trigrams), so deleting an
+asset by any path, the ORM, a queryset or raw SQL, removes its index rows in the same statement.
 """
 
 from django.db import models
@@ -32,6 +34,8 @@ class Document(models.Model):
     # Hash of the token multiset: a write that leaves the tokens as they were skips re-indexing.
     token_hash = models.CharField(max_length=32)
     scope = models.BigIntegerField(default=0, help_text="Visibility scope (search.scopes), for the statistics.")
+    # The file name, normalised as the analyzer does, for fragment search (search.names).
+    name = models.CharField(max_length=255, default="", db_collation="C")
 
     def __str__(self) -> str:
         return f"document {self.asset_id} ({self.length} tokens)"
@@ -54,6 +58,28 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term}@{self.document_id}x{self.tf}"
+
+
+class Identifier(models.Model):
+    """One identifier key of a document (search.identifiers)."""
+
+    pk = models.CompositePrimaryKey("key", "document")
+    key = models.CharField(max_length=64, db_collation="C")
+    document = models.ForeignKey(Document, on_delete=models.DO_NOTHING, db_constraint=False, db_column="asset_id")
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.document_id}"
+
+
+class NameGram(models.Model):
+    """One trigram of a document's file name (search.names)."""
+
+    pk = models.CompositePrimaryKey("gram", "document")
+    gram = models.CharField(max_length=3, db_collation="C")
+    document = models.ForeignKey(Document, on_delete=models.DO_NOTHING, db_constraint=False, db_column="asset_id")
+
+    def __str__(self) -> str:
+        return f"{self.gram}@{self.document_id}"
 
 
 class Term(models.Model):

@@ -25,7 +25,19 @@ from assets.models import Asset
 from assets.portal import display
 from assets.portal.access import get_visible_asset, staff_required
 from assets.portal.forms import LibraryFilterForm
-from search.service import CLIP, FUSION_METHODS, IMAGE, KEYWORD, TEXT, SearchRequest, SearchResponse, search
+from search.service import (
+    CLIP,
+    FILENAME,
+    FILTERS,
+    FUSION_METHODS,
+    IDENTIFIER,
+    IMAGE,
+    KEYWORD,
+    TEXT,
+    SearchRequest,
+    SearchResponse,
+    search,
+)
 from search.vectors import MAX_EF_SEARCH
 
 PAGE_SIZE = 24
@@ -44,6 +56,9 @@ MODES = [
 
 # Display order and names of the signals, in the explanation table and in the degraded notice.
 SIGNALS = [
+    (IDENTIFIER, "Exact identifier", "Identifier search"),
+    (FILENAME, "File name", "File-name search"),
+    (FILTERS, "Filters", "Filters"),
     (KEYWORD, "Keyword", "Keyword search"),
     (TEXT, "Semantic text", "Semantic text search"),
     (CLIP, "Semantic image", "Semantic image search"),
@@ -52,6 +67,7 @@ SIGNALS = [
 SIGNAL_LABEL = {name: label for name, label, _ in SIGNALS}
 SIGNAL_SERVICE = {name: service for name, _, service in SIGNALS} | {"rerank": "Reranking"}
 FUSION_LABEL = {"adaptive": "Adaptive", "weighted": "Weighted", "rrf": "Reciprocal rank"}
+SORT_CHOICES = [("relevance", "Best match"), ("newest", "Newest taken"), ("oldest", "Oldest taken")]
 
 
 class SearchForm(forms.Form):
@@ -65,6 +81,8 @@ class SearchForm(forms.Form):
                                required=False)
     offset = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    weak = forms.BooleanField(required=False)
 
     # Set by to_request when the page asked for lay beyond the ranked results and was moved back.
     window_notice: str | None = None
@@ -86,6 +104,8 @@ class SearchForm(forms.Form):
             instruction=(data.get("instruction") or "").strip() or None,
             limit=limit,
             offset=offset,
+            sort=data.get("sort") or "relevance",
+            weak=bool(data.get("weak")),
         )
 
 
@@ -134,6 +154,8 @@ class Result:
     rows: list[ExplainRow]
     fused: float
     rerank: float | None
+    strong: bool
+    matched: list[dict]  # [{"field": "file name", "terms": [...]}]
 
 
 def _ran(response: SearchResponse) -> list[str]:
@@ -153,7 +175,8 @@ def _results(response: SearchResponse, offset: int) -> list[Result]:
             for name in ran
         ]
         results.append(Result(display.decorate(hit.asset), position, rows, hit.explanation["fused"],
-                              hit.explanation["rerank"]))
+                              hit.explanation["rerank"], hit.explanation["strength"] == "strong",
+                              hit.explanation["matched"]))
     return results
 
 
@@ -193,6 +216,14 @@ def _result_context(response: SearchResponse, search_request: SearchRequest, *, 
             (SIGNAL_SERVICE.get(name, name), ms) for name, ms in response.timings_ms.items() if name != "total"
         ],
         "total_ms": response.timings_ms.get("total"),
+        "strong": response.strong,
+        "weak": response.weak,
+        "understood": response.understood,
+        "problems": response.problems,
+        "cutoffs": [
+            (SIGNAL_LABEL.get(name, name), value) for name, value in response.cutoff.get("similarity", {}).items()
+        ],
+        "uncalibrated": response.cutoff.get("uncalibrated", []),
         "page": {
             "start": offset + 1,
             "end": offset + len(response.hits),
@@ -234,6 +265,7 @@ def search_page(request):
         "params": search_request,
         "advanced_open": bool(search_request.instruction or search_request.fusion),
         "fusion_choices": [("", "Default"), *((m, FUSION_LABEL[m]) for m in FUSION_METHODS)],
+        "sort_choices": SORT_CHOICES,
         "filters": filters,
         "filter_values": _filter_values(filters),
         "image_form": image_form,

@@ -1,4 +1,12 @@
-"""The search service every door uses (API, portal, search_eval): signals, fusion, rerank, explanations.
+"""The search service every door uses (API, portal, search_eval): the query understood (search.query),
+signals, fusion, where strong matches end (search.cutoff), rerank, sort, explanations.
+
+A text query's ranking, in order of precedence:
+1. the query as one whole identifier, matched exactly (search.identifiers): first, however the
+   analyzer splits it; then file names that start with it, then those that contain it
+   (search.names). When the whole identifier matched, its parts are not scored as words.
+2. strong matches (search.cutoff), by fused score (or reranked, or by date taken);
+3. weak matches, only when asked for ("show weaker matches").
 
 A signal that cannot run (worker timeout, model unavailable) is named in `degraded` and the
 others carry on; search never fails because inference is down.
@@ -14,8 +22,10 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from assets.models import ActiveModel, Asset, Embedding, Rendition
-from search import concurrency, fusion
-from search.bm25 import bm25_scores
+from search import concurrency, cutoff, fusion, identifiers, names
+from search import query as query_language
+from search.bm25 import bm25_scores, coverage_for_ids
+from search.explain import matched_fields
 from search.scopes import scopes_for
 from search.vectors import nearest
 from workers import client
@@ -23,7 +33,12 @@ from workers.client import InferenceUnavailable
 
 MODES = ("hybrid", "keyword", "semantic")
 FUSION_METHODS = ("adaptive", "weighted", "rrf")
+SORTS = ("relevance", "newest", "oldest")
 KEYWORD, TEXT, CLIP, IMAGE = "keyword", "semantic_text", "semantic_image", "image"
+# Literal signals: every result they return matches the query literally. They order results in
+# tiers ahead of the fused ones instead of being fused.
+IDENTIFIER, FILENAME, FILTERS = "identifier", "filename", "filters"
+LITERAL = (IDENTIFIER, FILENAME, FILTERS)
 SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT))  # (vector kind, signal) compared for "similar"
 
 
@@ -39,6 +54,8 @@ class SearchRequest:
     offset: int = 0
     image: bytes | None = None  # search by example image
     similar_to: Asset | None = None  # "more like this"
+    sort: str = "relevance"
+    weak: bool = False  # also return the weak matches, after the strong ones
 
 
 @dataclass
@@ -50,11 +67,16 @@ class SearchHit:
 @dataclass
 class SearchResponse:
     hits: list[SearchHit]
-    total_candidates: int
+    total_candidates: int  # results that can be paged through (the strong ones, unless weak were asked for)
     signals_run: list[str]
     degraded: dict[str, str]
     fusion: dict
     timings_ms: dict[str, float]
+    strong: int = 0  # strong matches in all
+    weak: int = 0  # weak matches in all (shown only when asked for)
+    understood: list[str] = field(default_factory=list)  # the query's filters, in words
+    problems: list[str] = field(default_factory=list)  # what of the query was not understood
+    cutoff: dict = field(default_factory=dict)  # the similarity cutoffs applied, uncalibrated models
 
 
 class Encoder:
@@ -81,6 +103,7 @@ class _Signals:
         self.lists: dict[str, list[tuple[int, float]]] = {}
         self.degraded: dict[str, str] = {}
         self.timings: dict[str, float] = {}
+        self.models: dict[str, str] = {}  # vector signal -> the model id of its query vector
 
     def run(self, name: str, compute, since: float | None = None) -> None:
         """`since`: when the signal's work began (its query encoding), if before this call."""
@@ -113,7 +136,25 @@ def _reported_unavailable() -> dict[str, str]:
     return dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
 
 
-def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes: list[int] | None) -> _Signals:
+def _literal(text: str, parsed, visible: QuerySet, depth: int, signals: _Signals) -> str | None:
+    """The literal signals; returns the query's identifier key when the query is one identifier."""
+    if not text and parsed.has_filters:
+        # Filters alone: everything they let through, newest first.
+        signals.run(FILTERS, lambda: [(pk, 1.0) for pk in visible.order_by("-taken_at", "-pk")
+                                      .values_list("pk", flat=True)[:depth]])
+        return None
+    key = identifiers.query_key(text)
+    if key is None:
+        return None
+    signals.run(IDENTIFIER, lambda: identifiers.exact_matches(key, visible=visible, limit=depth))
+    fragment = names.fragment_of(text)
+    if fragment is not None:
+        signals.run(FILENAME, lambda: names.name_matches(fragment, visible=visible, limit=depth))
+    return key
+
+
+def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encoder: Encoder,
+             scopes: list[int] | None) -> _Signals:
     signals = _Signals()
     depth = _candidates_depth(request)
     asset = request.similar_to
@@ -128,10 +169,12 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes
 
         concurrency.run_all([similar_job(name, kind) for kind, name in SIMILAR_SIGNALS])
         return signals
-    query = request.query.strip()
     started = time.perf_counter()
     statements = concurrency.Jobs()
     unavailable = _reported_unavailable()
+    key = _literal(text, parsed, visible, depth, signals) if request.image is None else None
+    # The whole identifier matched: its parts ("img", "jpg") are no evidence of anything.
+    words_count = not (key and signals.lists.get(IDENTIFIER))
     # Query encodings wait on workers: start them all at once so they share one timeout. The
     # keyword statement starts now; each vector statement once its query vector has arrived, so
     # no database thread waits on inference.
@@ -140,17 +183,23 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes
         wanted = []
         if request.image is not None:
             wanted.append((IMAGE, "image", lambda: encoder.image(request.image)))
-        if query and request.mode in ("hybrid", "semantic"):
-            wanted.append((TEXT, "text", lambda: encoder.text(query, "text")))
-            wanted.append((CLIP, "image", lambda: encoder.text(query, "image")))
+        if text and request.mode in ("hybrid", "semantic"):
+            wanted.append((TEXT, "text", lambda: encoder.text(text, "text")))
+            wanted.append((CLIP, "image", lambda: encoder.text(text, "image")))
         for name, kind, encode in wanted:
             if kind in unavailable:
                 # The workers said so when they last reported: no round trip to hear it again.
                 signals.degraded[name] = f"model unavailable: {unavailable[kind]}"
             else:
                 encodings[pool.submit(encode)] = (name, kind)
-        if query and request.mode in ("hybrid", "keyword"):
-            keyword = lambda: bm25_scores(query, visible=visible, limit=depth, scopes=scopes)  # noqa: E731
+        if text and words_count and request.mode in ("hybrid", "keyword"):
+            # Unless weak matches were asked for, only documents that could be strong keyword
+            # matches: the weak ones are not shown, and leaving them out keeps a query's common
+            # words from costing a read of their whole posting lists.
+            coverage = None if request.weak else cutoff.MIN_COVERAGE
+            keyword = lambda: bm25_scores(  # noqa: E731
+                text, visible=visible, limit=depth, scopes=scopes, min_coverage=coverage
+            )
             statements.submit(lambda: signals.run(KEYWORD, keyword))
         for future in as_completed(encodings):
             name, kind = encodings[future]
@@ -160,6 +209,7 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes
                 signals.degraded[name] = exc.reason
                 signals.timings[name] = round((time.perf_counter() - started) * 1000, 2)
                 continue
+            signals.models[name] = vector.model_id
             statements.submit(
                 lambda name=name, kind=kind, vector=vector: signals.run(
                     name, lambda: _vector_signal(kind, vector, visible, depth, ()), since=started
@@ -169,20 +219,72 @@ def _collect(request: SearchRequest, visible: QuerySet, encoder: Encoder, scopes
     return signals
 
 
-def _rerank(request: SearchRequest, ordered: list[fusion.Candidate], assets: dict[int, Asset], encoder, signals):
+def _rerank(text: str, request: SearchRequest, ordered: list[fusion.Candidate], assets: dict[int, Asset], encoder,
+            signals, strong: set[int]):
+    """The top N reordered by the reranker, within their strength and tier: a reranker may
+    reorder matches, not make a weak one strong or move one ahead of an exact identifier."""
     top = ordered[: settings.SEARCH_RERANK_TOP_N]
     documents = [assets[c.asset_id].document_text() for c in top]
     started = time.perf_counter()
     try:
-        scores = encoder.rerank(request.query, documents, request.instruction)
+        scores = encoder.rerank(text, documents, request.instruction)
     except InferenceUnavailable as exc:
         signals.degraded["rerank"] = exc.reason
         return ordered, {}
     finally:
         signals.timings["rerank"] = round((time.perf_counter() - started) * 1000, 2)
     by_id = {c.asset_id: float(s) for c, s in zip(top, scores.scores, strict=True)}
-    reranked = sorted(top, key=lambda c: (-by_id[c.asset_id], -c.fused, c.asset_id))
+    reranked = sorted(
+        top, key=lambda c: (c.asset_id not in strong, _tier(c), -by_id[c.asset_id], -c.fused, c.asset_id)
+    )
     return reranked + ordered[len(top) :], by_id
+
+
+def _tier(candidate: fusion.Candidate) -> int:
+    """0: the whole identifier; 1: a file name starting with it; 2: one containing it; 3: the rest."""
+    if IDENTIFIER in candidate.signals:
+        return 0
+    if FILENAME in candidate.signals:
+        return 1 if candidate.signals[FILENAME]["score"] >= 1.0 else 2
+    return 3
+
+
+def _judge(request: SearchRequest, text: str, signals: _Signals, scopes) -> cutoff.Judgement:
+    if request.similar_to is not None or request.image is not None:
+        # Search by example has no query to fall short of: every neighbour is shown, nearest first.
+        judgement = cutoff.Judgement()
+        for ranked in signals.lists.values():
+            judgement.strong.update(asset_id for asset_id, _ in ranked)
+        return judgement
+    keyword_ids = [asset_id for asset_id, _ in signals.lists.get(KEYWORD, ())]
+    return cutoff.judge(
+        signals.lists, literal=set(LITERAL), keyword=KEYWORD,
+        coverage=coverage_for_ids(text, keyword_ids, scopes=scopes) if keyword_ids else {},
+        vector_models=signals.models,
+    )
+
+
+def _by_date(candidates: list[fusion.Candidate], visible: QuerySet, newest: bool) -> list[fusion.Candidate]:
+    """Sorted by date taken (undated last), ties by relevance."""
+    taken = dict(visible.filter(pk__in=[c.asset_id for c in candidates]).values_list("pk", "taken_at"))
+    dated = [c for c in candidates if taken.get(c.asset_id)]
+    undated = [c for c in candidates if not taken.get(c.asset_id)]
+    dated.sort(key=lambda c: taken[c.asset_id], reverse=newest)  # stable: relevance breaks ties
+    return dated + undated
+
+
+def _hydrate(visible: QuerySet, ids: list[int]) -> dict[int, Asset]:
+    # Hydrated through the visible queryset once more: a result can never be an asset the caller
+    # may not see. The renditions and the list of vectors are what every door shows of a hit.
+    return (
+        visible.select_related("owner", "team")
+        .prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
+            Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
+            "analyses",  # the reranker's document and the explanations read them
+        )
+        .in_bulk(ids)
+    )
 
 
 def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | None = None, *, user) -> SearchResponse:
@@ -192,32 +294,42 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
     internal tools only, counts every document."""
     if request.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if request.sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     encoder = encoder or Encoder()
     started = time.perf_counter()
-    signals = _collect(request, user_visible, encoder, scopes_for(user))
+    parsed = query_language.parse(request.query) if request.similar_to is None else query_language.ParsedQuery()
+    visible = query_language.narrow(user_visible, parsed) if parsed.has_filters else user_visible
+    text = parsed.text.strip()
+    scopes = scopes_for(user)
+    signals = _collect(request, text, parsed, visible, encoder, scopes)
     method = request.fusion or settings.SEARCH_FUSION
     weights = {**settings.SEARCH_WEIGHTS, **request.weights}
     # Signals finish in any order when run side by side; fuse them in a fixed one so float sums
     # (and with them ties) come out the same every time.
     lists = dict(sorted(signals.lists.items()))
-    ordered, facts = fusion.fuse(lists, method=method, weights=weights, keyword_signal=KEYWORD)
-    window = ordered[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
-    # Hydrate through the visible queryset once more: a result can never be an asset the caller may not see.
-    # The renditions and the list of vectors are what every door shows of a hit: fetched once for the page.
-    assets = (
-        user_visible.select_related("owner", "team")
-        .prefetch_related(
-            Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
-            Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
-            "analyses",  # the reranker's document and the explanations read them
-        )
-        .in_bulk([c.asset_id for c in window])
-    )
+    fused = {name: ranked for name, ranked in lists.items() if name not in LITERAL}
+    ordered, facts = fusion.fuse(fused, method=method, weights=weights, keyword_signal=KEYWORD)
+    ordered = _with_literal(ordered, lists)
+    if parsed.phrases:
+        # A phrase's words are required by the filter; here they must also stand together.
+        texts = _hydrate(visible, [c.asset_id for c in ordered])
+        ordered = [c for c in ordered if c.asset_id in texts and query_language.phrase_holds(texts[c.asset_id],
+                                                                                             parsed.phrases)]
+    judgement = _judge(request, text, signals, scopes)
+    strong = sorted((c for c in ordered if c.asset_id in judgement.strong), key=_tier)  # stable: fused order within
+    weak = [c for c in ordered if c.asset_id not in judgement.strong]
+    if request.sort != "relevance":
+        strong, weak = (_by_date(part, visible, request.sort == "newest") for part in (strong, weak))
+    ranked = strong + weak if request.weak else strong
+    window = ranked[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
+    assets = _hydrate(visible, [c.asset_id for c in window])
     window = [c for c in window if c.asset_id in assets]
     rerank_scores: dict[int, float] = {}
-    if request.rerank and request.query.strip() and window:
-        window, rerank_scores = _rerank(request, window, assets, encoder, signals)
+    if request.rerank and text and window and request.sort == "relevance":
+        window, rerank_scores = _rerank(text, request, window, assets, encoder, signals, judgement.strong)
     page = window[request.offset : request.offset + request.limit]
+    key = identifiers.query_key(text) if IDENTIFIER in lists else None
     hits = [
         SearchHit(
             asset=assets[c.asset_id],
@@ -225,9 +337,28 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
                 "signals": c.signals,
                 "fused": round(c.fused, 6),
                 "rerank": round(rerank_scores[c.asset_id], 6) if c.asset_id in rerank_scores else None,
+                "strength": "strong" if c.asset_id in judgement.strong else "weak",
+                "matched": matched_fields(assets[c.asset_id], text, key=key),
             },
         )
         for c in page
     ]
     signals.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResponse(hits, len(ordered), sorted(signals.lists), signals.degraded, facts, signals.timings)
+    return SearchResponse(
+        hits, len(ranked), sorted(signals.lists), signals.degraded, facts, signals.timings,
+        strong=len(strong), weak=len(weak), understood=parsed.understood, problems=parsed.problems,
+        cutoff={"similarity": judgement.cutoffs, "uncalibrated": sorted(judgement.uncalibrated)},
+    )
+
+
+def _with_literal(ordered: list[fusion.Candidate], lists: dict) -> list[fusion.Candidate]:
+    """The fused candidates, and those only literal signals found, each with its literal signals."""
+    by_id = {c.asset_id: c for c in ordered}
+    for name in LITERAL:
+        for rank, (asset_id, score) in enumerate(lists.get(name, ()), start=1):
+            candidate = by_id.get(asset_id)
+            if candidate is None:
+                candidate = by_id[asset_id] = fusion.Candidate(asset_id)
+                ordered.append(candidate)
+            candidate.signals[name] = {"score": round(float(score), 6), "rank": rank}
+    return ordered

@@ -119,7 +119,8 @@ def test_uploads_succeed_while_the_broker_is_down_and_are_processed_once_it_is_b
         assert time.monotonic() - started < 5
         assert response.status_code == 200, response.content[:300]
         body = response.json()
-        assert body["signals"] == ["keyword"]
+        # A file name is matched literally (the index is in the database); no vector signal is used.
+        assert body["signals"] and not {"semantic_text", "semantic_image"} & set(body["signals"]), body["signals"]
         assert any(d.startswith("semantic_text: broker unavailable") for d in body["degraded"]), body["degraded"]
         assert ids[0] in [r["asset"]["id"] for r in body["results"]]
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.db import connection, transaction
 
@@ -116,6 +118,19 @@ def test_reindex_all_backfills_assets_loaded_in_bulk(assets, alice):
     assert bm25_scores("lighthouse", visible=None, limit=5) == []
     assert reindex_all(batch_size=2) == 7
     assert len(bm25_scores("lighthouse", visible=None, limit=5)) == 3
+    assert_index_consistent()
+
+
+def test_the_reindex_command_rebuilds_identifiers_and_file_name_trigrams_too(assets):
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM search_identifier")
+        cursor.execute("DELETE FROM search_namegram")
+    out = StringIO()
+    call_command("reindex", "--batch-size", "2", stdout=out)
+    assert out.getvalue().startswith(f"re-indexed {len(assets)} assets")
     assert_index_consistent()
 
 

@@ -130,3 +130,21 @@ def test_an_identifier_query_fills_the_page_from_the_long_list_exactly(alice, te
                 full = bm25_scores(query, visible=visible, limit=limit, offset=offset, prune=False)
                 assert pruned == full, (query, name, limit, offset)
     assert len(bm25_scores("IMG_5195", visible=None, limit=100)) == 60
+
+
+def test_min_coverage_reads_no_long_list_and_leaves_out_only_documents_that_cannot_be_strong(alice, monkeypatch):
+    monkeypatch.setattr(bm25, "ESSENTIAL_POSTINGS", 1)  # every list but the rarest counts as long
+    target = make_asset(alice, original_filename="IMG_5195.jpg")
+    others = [make_asset(alice, original_filename=f"IMG_{n:04d}.jpg") for n in range(10)]
+    # Without it, the documents sharing only "img" and "jpg" fill the page after the target.
+    assert [pk for pk, _ in bm25_scores("IMG_5195.jpg", visible=None, limit=5)] == [
+        target.pk, *[asset.pk for asset in others[:4]]
+    ]
+    assert [pk for pk, _ in bm25_scores("IMG_5195.jpg", visible=None, limit=5, min_coverage=0.5)] == [target.pk]
+    # A file name nobody has: its number weighs more than the words everyone shares.
+    assert bm25_scores("IMG_9999.jpg", visible=None, limit=5, min_coverage=0.5) == []
+    # The documents it keeps are ranked exactly as full scoring ranks them.
+    reference = bm25_scores("img 5195 0003", visible=None, limit=20, prune=False)
+    kept = bm25_scores("img 5195 0003", visible=None, limit=20, min_coverage=0.5)
+    assert kept == [hit for hit in reference if hit[0] in {pk for pk, _ in kept}]
+    assert {pk for pk, _ in kept} == {target.pk, others[3].pk}

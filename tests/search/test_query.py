@@ -1,0 +1,108 @@
+"""The search box's language: filters, exclusions, phrases and date phrases, parsed and applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assets.models import Analysis, Asset
+from search.query import Period, parse, period_of
+from search.service import FILTERS, SearchRequest, search
+from tests.search.conftest import make_asset
+
+
+def test_words_filters_exclusions_and_phrases_are_told_apart():
+    parsed = parse('red kayak tag:lake -night "golden hour" camera:"EOS 5D" place:paris type:video after:2018')
+    assert parsed.text == "red kayak golden hour"
+    assert parsed.tags == ["lake"] and parsed.cameras == ["EOS 5D"] and parsed.places == ["paris"]
+    assert parsed.types == ["video"] and parsed.excluded == ["night"] and parsed.phrases == [["golden", "hour"]]
+    assert parsed.taken_from == dt.date(2019, 1, 1)  # after 2018: from its end on
+    assert parsed.problems == []
+
+
+def test_month_and_season_with_a_year_become_date_filters_and_a_year_alone_stays_a_word():
+    parsed = parse("boats October 2008 summer 2019 2012")
+    assert parsed.text == "boats 2012"
+    assert parsed.months == [Period(dt.date(2008, 10, 1), dt.date(2008, 11, 1))]
+    assert parsed.seasons == [("summer", 2019)]
+    assert parse("Dec 1999").months == [Period(dt.date(1999, 12, 1), dt.date(2000, 1, 1))]
+    assert parse("fall 2020").seasons == [("autumn", 2020)]
+
+
+@pytest.mark.parametrize(("value", "period"), [
+    ("2019", Period(dt.date(2019, 1, 1), dt.date(2020, 1, 1))),
+    ("2019-02", Period(dt.date(2019, 2, 1), dt.date(2019, 3, 1))),
+    ("2019-12-31", Period(dt.date(2019, 12, 31), dt.date(2020, 1, 1))),
+    ("2019-02-30", None), ("2019-13", None), ("0001", None), ("soon", None), ("", None),
+])
+def test_dates_in_before_and_after(value, period):
+    assert period_of(value) == period
+
+
+def test_what_is_not_understood_is_searched_as_words_and_named():
+    parsed = parse("before:someday tag: 12:30 http://example.com/x -")
+    assert parsed.text == "12:30 http://example.com/x -"
+    assert len(parsed.problems) == 2 and parsed.taken_before is None and parsed.tags == []
+
+
+def _ids(user, query, **options):
+    response = search(Asset.objects.visible_to(user), SearchRequest(query=query, mode="keyword", **options),
+                      user=user)
+    return [hit.asset.pk for hit in response.hits]
+
+
+def _taken(year, month, day=15):
+    return dt.datetime(year, month, day, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_filters_narrow_every_signal_and_a_filter_alone_lists_newest_first(alice):
+    beach = make_asset(alice, title="beach", tags=["Holiday", "sea"], camera_make="Canon", camera_model="EOS 5D",
+                       taken_at=_taken(2008, 10))
+    other = make_asset(alice, title="beach", tags=["holidays"], camera_make="NIKON", taken_at=_taken(2019, 7))
+    video = make_asset(alice, title="beach", media_type="video", mime_type="video/mp4", taken_at=_taken(2020, 1))
+    assert _ids(alice, "beach tag:holiday") == [beach.pk]  # a whole tag, any case: not "holidays"
+    assert _ids(alice, "beach camera:canon") == [beach.pk]
+    assert _ids(alice, "beach type:video") == [video.pk]
+    assert _ids(alice, "beach type:mp4") == [video.pk]
+    assert _ids(alice, "beach before:2019") == [beach.pk]
+    assert sorted(_ids(alice, "beach after:2008")) == sorted([other.pk, video.pk])
+    assert _ids(alice, "beach October 2008") == [beach.pk]
+    response = search(Asset.objects.visible_to(alice), SearchRequest(query="after:2000", mode="keyword"), user=alice)
+    assert [hit.asset.pk for hit in response.hits] == [video.pk, other.pk, beach.pk]
+    assert all(FILTERS in hit.explanation["signals"] for hit in response.hits)
+    assert response.understood == ["taken after 2000"]
+
+
+@pytest.mark.django_db
+def test_a_season_follows_the_hemisphere_the_date_words_analyser_gave_it(alice):
+    north = make_asset(alice, title="garden", taken_at=_taken(2019, 7))
+    south = make_asset(alice, title="garden", taken_at=_taken(2019, 1), gps_latitude=-33.9)
+    for asset, season in ((north, "summer"), (south, "summer")):
+        Analysis.objects.create(asset=asset, analyser="dates", model_id="dates-v1",
+                                data={"season": season, "year": 2019, "month": asset.taken_at.month})
+    assert sorted(_ids(alice, "garden summer 2019")) == sorted([north.pk, south.pk])
+    assert _ids(alice, "garden winter 2019") == []
+
+
+@pytest.mark.django_db
+def test_places_come_from_the_place_finding_or_the_embedded_metadata(alice):
+    found = make_asset(alice, title="square")
+    Analysis.objects.create(asset=found, analyser="place", model_id="geonames", text="Siena, Tuscany, Italy",
+                            data={"city": "Siena", "country": "Italy"})
+    embedded = make_asset(alice, title="square", exif={"embedded": {"city": "Siena"}})
+    make_asset(alice, title="square")
+    assert sorted(_ids(alice, "square place:siena")) == sorted([found.pk, embedded.pk])
+    assert _ids(alice, "square place:tuscany") == [found.pk]
+
+
+@pytest.mark.django_db
+def test_excluded_words_and_phrases(alice):
+    night = make_asset(alice, description="harbour lights at night")
+    day = make_asset(alice, description="harbour in the golden hour")
+    scrambled = make_asset(alice, description="an hour of golden harbour light")
+    assert set(_ids(alice, "harbour -night", weak=True)) == {day.pk, scrambled.pk}
+    assert night.pk not in _ids(alice, 'harbour -"at night"', weak=True)
+    assert _ids(alice, '"golden hour"', weak=True) == [day.pk]  # the words together and in order
+
