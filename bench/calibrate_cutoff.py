@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,51 +30,28 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common  # noqa: E402
+from bench import common, flickr_vectors  # noqa: E402
 
 CUTOFFS = common.REPO_ROOT / "search" / "cutoffs.json"
 
 
-def _read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=common.REPO_ROOT.parent / "shared" / "data" / "flickr8k")
+    parser.add_argument("--data", type=Path, default=flickr_vectors.DATA)
     parser.add_argument("--false-pass", type=float, default=0.01)
     parser.add_argument("--fresh", action="store_true", help="encode again instead of reusing cached vectors")
     parser.add_argument("--no-write", action="store_true", help="do not update search/cutoffs.json")
     parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args()
 
-    import torch
-
-    from workers.ml.minilm import MiniLMEmbedder
-
-    torch.set_num_threads(common.usable_cores())
-    corpus = _read(args.data / "corpus.jsonl")
-    queries = _read(args.data / "queries-paraphrase-dev.jsonl")
-    position = {doc["id"]: i for i, doc in enumerate(corpus)}
-    model = MiniLMEmbedder(device="cpu")
-    cache = common.CACHE_DIR / "calibrate_cutoff_minilm.npz"
-    started = time.perf_counter()
-    if cache.exists() and not args.fresh:
-        saved = np.load(cache)
-        documents, vectors = saved["documents"], saved["queries"]
-        encoded = f"vectors from {cache.relative_to(common.REPO_ROOT)}"
-    else:
-        documents = model.encode_documents([f"{doc['description']}\n{doc['filename']}" for doc in corpus])
-        vectors = model.encode_queries([query["query"] for query in queries])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, documents=documents, queries=vectors)
-        encoded = f"{time.perf_counter() - started:.0f} s to encode"
-
-    relevant_rows = np.array([position[query["relevant"][0]] for query in queries])
-    similarities = np.asarray(vectors, dtype=np.float32) @ np.asarray(documents, dtype=np.float32).T
-    relevant = similarities[np.arange(len(queries)), relevant_rows]
+    vectors = flickr_vectors.encoded("minilm", data=args.data, fresh=args.fresh)
+    encoded = vectors.how
+    relevant_rows = vectors.relevant
+    similarities = vectors.queries @ vectors.documents.T
+    count = len(relevant_rows)
+    relevant = similarities[np.arange(count), relevant_rows]
     mask = np.ones_like(similarities, dtype=bool)
-    mask[np.arange(len(queries)), relevant_rows] = False
+    mask[np.arange(count), relevant_rows] = False
     irrelevant = similarities[mask]
 
     cutoff = float(np.quantile(irrelevant, 1 - args.false_pass))
@@ -104,7 +80,7 @@ def main() -> None:
          f"99.9th percentile {np.quantile(irrelevant, 0.999):.3f}"),
     ]
     body = "\n".join([
-        f"- model: `{model.model_id}`; documents: description + file name; {encoded}",
+        f"- model: `{vectors.model_id}`; documents: description + file name; {encoded}",
         "",
         common.markdown_table(["pairs", "count", "similarity", "tail"], rows),
         "",
@@ -118,7 +94,7 @@ def main() -> None:
     print(body)
     if not args.no_write:
         cutoffs = json.loads(CUTOFFS.read_text()) if CUTOFFS.exists() else {}
-        cutoffs[model.model_id] = entry
+        cutoffs[vectors.model_id] = entry
         CUTOFFS.write_text(json.dumps(cutoffs, indent=2, sort_keys=True) + "\n")
         print(f"wrote {CUTOFFS}")
     if not args.no_append:

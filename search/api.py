@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets import imaging
+from assets import facets, imaging
 from assets.api.filters import AssetFilter
 from assets.api.serializers import AssetSerializer
 from assets.errors import RejectedUpload
@@ -36,6 +36,8 @@ class SearchParams(serializers.Serializer):
     sort = serializers.ChoiceField(choices=SORTS, default="relevance",
                                    help_text="relevance, or by date taken: newest or oldest first")
     weak = serializers.BooleanField(default=False, help_text="also return weak matches, after the strong ones")
+    facets = serializers.BooleanField(default=False, help_text="also count tags, places, cameras, years and types "
+                                                               "over all the results that can be paged through")
     w_keyword = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_text = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_clip = serializers.FloatField(required=False, min_value=0, max_value=10)
@@ -79,12 +81,20 @@ def _filtered_visible(request) -> object:
     return filterset.qs
 
 
-def respond(request, response: SearchResponse, search_request: SearchRequest) -> Response:
+def _facets(visible, response: SearchResponse) -> dict:
+    counted = facets.facets(visible.filter(pk__in=response.matched_ids))
+    return {name: [value._asdict() for value in values] for name, values in counted.items()}
+
+
+def respond(request, response: SearchResponse, search_request: SearchRequest, *, visible=None) -> Response:
+    """The response body; with `visible` (the set searched), facet counts over its results too."""
     # One list serializer for the page: its fields are built once, not once per hit (measured:
     # 3 ms per hit, 75 ms of a 24-hit search).
     assets = AssetSerializer([hit.asset for hit in response.hits], many=True, context={"request": request}).data
+    extra = {"facets": _facets(visible, response)} if visible is not None else {}
     return Response(
         {
+            **extra,
             "query": search_request.query,
             "mode": search_request.mode,
             "count": len(response.hits),
@@ -117,7 +127,9 @@ class SearchView(APIView):
         search_request = params.to_request()
         if not search_request.query.strip():
             raise ValidationError({"q": "a query is required (or POST an image)"})
-        return respond(request, search(_filtered_visible(request), search_request, user=request.user), search_request)
+        visible = _filtered_visible(request)
+        response = search(visible, search_request, user=request.user)
+        return respond(request, response, search_request, visible=visible if params.validated_data["facets"] else None)
 
     @extend_schema(request={"multipart/form-data": ImageSearchParams}, responses={200: dict})
     def post(self, request):

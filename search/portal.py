@@ -18,11 +18,11 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from assets import imaging
+from assets import facets, imaging
 from assets.errors import RejectedUpload
 from assets.imaging import jpeg_thumbnail, open_upright
 from assets.models import Asset
-from assets.portal import display
+from assets.portal import display, facet_links
 from assets.portal.access import get_visible_asset, staff_required
 from assets.portal.forms import LibraryFilterForm
 from search.service import (
@@ -289,9 +289,13 @@ def search_page(request):
         else:
             status = 400
     elif search_request.query:
-        response = search(filters.filter(Asset.objects.visible_to(request.user), request.user), search_request,
-                          user=request.user)
+        narrowed = filters.filter(Asset.objects.visible_to(request.user), request.user)
+        response = search(narrowed, search_request, user=request.user)
         context.update(_result_context(response, search_request), searched=True)
+        # Counted over every result that can be paged through (not just this page); each link
+        # keeps the query and adds its filter.
+        matched = facets.facets(narrowed.filter(pk__in=response.matched_ids))
+        context["facets"] = facet_links.groups(matched, request.GET, filters)
     return render(request, "search/search.html", context, status=status)
 
 

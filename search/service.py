@@ -77,6 +77,7 @@ class SearchResponse:
     understood: list[str] = field(default_factory=list)  # the query's filters, in words
     problems: list[str] = field(default_factory=list)  # what of the query was not understood
     cutoff: dict = field(default_factory=dict)  # the similarity cutoffs applied, uncalibrated models
+    matched_ids: list[int] = field(default_factory=list)  # every result that can be paged through, in order
 
 
 class Encoder:
@@ -348,6 +349,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
         hits, len(ranked), sorted(signals.lists), signals.degraded, facts, signals.timings,
         strong=len(strong), weak=len(weak), understood=parsed.understood, problems=parsed.problems,
         cutoff={"similarity": judgement.cutoffs, "uncalibrated": sorted(judgement.uncalibrated)},
+        matched_ids=[c.asset_id for c in ranked],
     )
 
 

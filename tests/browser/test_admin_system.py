@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from assets.models import Asset, Status
+from tests.conftest import wait_for, worker_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser]
 
@@ -19,6 +20,9 @@ def test_admin_sees_the_system_and_retries_a_failed_asset(page, uploaded, alice,
     fine, broken = uploaded(alice, "jpg/Canon_40D.jpg", "jpg/Pentax_K10D.jpg")
     # As a crashed decoder would have left it.
     Asset.objects.filter(pk=broken.pk).update(status=Status.FAILED, error=ERROR)
+    # Ready is not the end of the pipeline: analysis and embedding follow. The queue rows below are
+    # read from a page loaded once, so the worker must have finished before it loads.
+    wait_for(worker_idle, timeout=120, interval=0.2)
 
     login(page, admin_user)
     page.goto("/admin/")

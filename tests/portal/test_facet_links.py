@@ -1,4 +1,5 @@
-"""Facets on the library page: counts over what the person sees with the current filters, each value a link
+"""Facets on the library and search pages: counts over what the person sees with the current filters (on
+the search page: over the results), each value a link
 that adds itself to those filters (or, when already one, takes itself out); the camera, place and year
 filters they link to; and the page's query count, which does not grow with the library."""
 
@@ -39,9 +40,9 @@ def library(alice, charlie, team):
     return {"a": a, "b": b, "c": c}
 
 
-def facet_links(html: str) -> dict[str, list[tuple[str, int, str, bool]]]:
+def facet_links(html: str, page: str = "library") -> dict[str, list[tuple[str, int, str, bool]]]:
     """{facet: [(label, count, href, active)]} as the page shows them."""
-    section = re.search(r'data-testid="library-facets">(.*?)</section>', html, flags=re.S)
+    section = re.search(rf'data-testid="{page}-facets">(.*?)</section>', html, flags=re.S)
     if section is None:
         return {}
     found: dict[str, list] = {}
@@ -136,3 +137,31 @@ def test_the_library_page_costs_the_same_queries_however_many_assets(client_for,
                    taken_at=taken(2000 + n), visibility=Visibility.TEAM if n % 2 else Visibility.PRIVATE,
                    team=team if n % 2 else None)
     assert count() == before
+
+
+def test_search_facets_count_the_results_and_keep_the_query(client_for, api_for, alice, library):
+    client = client_for(alice)
+    html = client.get("/search/", {"q": "kayak", "mode": "keyword"}).content.decode()
+    links = facet_links(html, "search")
+    # A and B match; C (sea) does not, and charlie's private kayak is not alice's to count.
+    assert [(label, count) for label, count, _, _ in links["tags"]] == [("kayak", 2), ("lake", 1)]
+    assert sorted(label for label, *_ in links["place"]) == ["Italy", "Norway", "Oslo, Norway", "Siena, Italy"]
+    lake = next(href for label, _, href, _ in links["tags"] if label == "lake")
+    assert query_of(lake) == {"q": ["kayak"], "mode": ["keyword"], "tag": ["lake"]}
+    narrowed = client.get("/search/" + lake)
+    assert [hit.asset.title for hit in narrowed.context["response"].hits] == ["A"]
+    # Counted over what is left; the active value's link takes it out again, keeping the query.
+    assert facet_links(narrowed.content.decode(), "search")["tags"] == [
+        ("kayak", 1, "?q=kayak&mode=keyword&tag=lake%2Ckayak", False), ("lake", 1, "?q=kayak&mode=keyword", True),
+    ]
+
+    body = api_for(alice).get("/api/v1/search/", {"q": "kayak", "mode": "keyword", "facets": "true"}).json()
+    assert {(v["value"], v["count"]) for v in body["facets"]["tags"]} == {("kayak", 2), ("lake", 1)}
+    assert {v["value"] for v in body["facets"]["year"]} == {"2008", "2019"}
+    assert "facets" not in api_for(alice).get("/api/v1/search/", {"q": "kayak", "mode": "keyword"}).json()
+
+
+def test_search_facets_never_count_what_the_caller_cannot_see(api_for, charlie, library):
+    body = api_for(charlie).get("/api/v1/search/", {"q": "kayak", "mode": "keyword", "facets": "true"}).json()
+    assert {(v["value"], v["count"]) for v in body["facets"]["tags"]} == {("kayak", 1), ("secret", 1)}
+    assert body["facets"]["place"] == []
