@@ -1,13 +1,13 @@
 """Calibrates the similarity a text-vector match needs to count as a strong match (search/cutoff.py).
 
-    .venv/bin/python bench/calibrate_cutoff.py [--data ../shared/data/flickr8k] [--false-pass 0.001]
-                                              [--no-write] [--no-append]
+    .venv/bin/python bench/calibrate_cutoff.py [--model minilm|configured] [--false-pass 0.01]
+                                              [--fresh] [--no-write] [--no-append]
 
 On the Flickr8k dev paraphrase file: every (query, its image's document) pair is relevant; every
-other (query, document) pair is not. The documents are built as the search index builds them
-(description, then file name: assets.documents order) and encoded with the worker's text model
-(the bundled all-MiniLM-L6-v2, through workers.ml.minilm as the worker loads it), the queries
-the way the realtime worker encodes them.
+other (query, document) pair is not. Documents and queries are encoded as the index and the
+realtime worker encode them (bench/flickr_vectors.py), by the bundled all-MiniLM-L6-v2 or, with
+`--model configured`, by the text model this install's workers serve (a production install with
+Qwen3-Embedding calibrates its own; an uncalibrated model's matches all count as strong).
 
 The cutoff is the similarity that a fraction `--false-pass` of the irrelevant pairs reach (by
 default one in a hundred): in a library of a hundred photos unrelated to a query, about one
@@ -39,12 +39,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=flickr_vectors.DATA)
     parser.add_argument("--false-pass", type=float, default=0.01)
+    parser.add_argument("--model", choices=["minilm", "configured"], default="minilm",
+                        help="the bundled MiniLM, or the text model this install's workers serve")
     parser.add_argument("--fresh", action="store_true", help="encode again instead of reusing cached vectors")
     parser.add_argument("--no-write", action="store_true", help="do not update search/cutoffs.json")
     parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args()
 
-    vectors = flickr_vectors.encoded("minilm", data=args.data, fresh=args.fresh)
+    vectors = flickr_vectors.encoded(args.model, data=args.data, fresh=args.fresh)
     encoded = vectors.how
     relevant_rows = vectors.relevant
     similarities = vectors.queries @ vectors.documents.T

