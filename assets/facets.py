@@ -92,6 +92,18 @@ def place_matches(value: str) -> Exists:
     return Exists(places.filter(Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)))
 
 
+TEXT_ANALYSER, FACES_ANALYSER = "text_in_image", "faces"
+
+
+def has_finding(analyser: str) -> Exists:
+    """Assets for which `analyser` found something, as people see it: a person's correction wins, so a
+    finding corrected to nothing counts as none ("has text", "has people")."""
+    shown = Trim(Coalesce("corrected_text", "text", output_field=CharField()))
+    return Exists(
+        Analysis.objects.filter(asset=OuterRef("pk"), analyser=analyser).alias(_shown=shown).exclude(_shown="")
+    )
+
+
 def _camera_label(make: str, model: str) -> str:
     make, model = make.strip(), model.strip()
     if make and model.lower().startswith(make.lower()):

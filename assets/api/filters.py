@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
+from assets import facets
 from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status
 
 # PostgreSQL accepts UTC offsets up to 15:59 either way; Python up to 23:59. A larger one would reach
@@ -29,6 +30,13 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = DatabaseDateTimeField
 
 
+def _having(queryset, analyser: str, value: bool | None):
+    if value is None:
+        return queryset
+    found = facets.has_finding(analyser)
+    return queryset.filter(found) if value else queryset.exclude(found)
+
+
 class AssetFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner__username")
     team = django_filters.CharFilter(field_name="team__slug")
@@ -41,6 +49,8 @@ class AssetFilter(django_filters.FilterSet):
     taken_after = DateTimeFilter(field_name="taken_at", lookup_expr="gte")
     taken_before = DateTimeFilter(field_name="taken_at", lookup_expr="lt")
     embedding_status = django_filters.ChoiceFilter(choices=EmbeddingStatus.choices)
+    has_text = django_filters.BooleanFilter(method="filter_has_text", help_text="the picture holds text (as corrected)")
+    has_people = django_filters.BooleanFilter(method="filter_has_people", help_text="faces were found (as corrected)")
     missing_embedding = django_filters.ChoiceFilter(
         choices=EmbeddingKind.choices, method="filter_missing", help_text="no vector of this kind from the active model"
     )
@@ -48,6 +58,12 @@ class AssetFilter(django_filters.FilterSet):
     class Meta:
         model = Asset
         fields = ["owner", "team", "tag", "media_type", "mime_type", "status"]
+
+    def filter_has_text(self, queryset, name, value):
+        return _having(queryset, facets.TEXT_ANALYSER, value)
+
+    def filter_has_people(self, queryset, name, value):
+        return _having(queryset, facets.FACES_ANALYSER, value)
 
     def filter_missing(self, queryset, name, value):
         return queryset.missing_embedding(value)

@@ -218,6 +218,8 @@ class LibraryFilterForm(forms.Form):
     uploaded_from = _date_field("Uploaded from")
     uploaded_to = _date_field("Uploaded until")
     mine = forms.BooleanField(required=False, label="Only mine")
+    has_text = forms.BooleanField(required=False, label="Text in the picture")
+    has_people = forms.BooleanField(required=False, label="People")
 
     DATE_RANGES = (
         ("taken_from", "taken_at__date__gte"),
@@ -265,6 +267,10 @@ class LibraryFilterForm(forms.Form):
                 queryset = queryset.filter(**{lookup: data[name]})
         if data.get("mine"):
             queryset = queryset.filter(owner=user)
+        if data.get("has_text"):
+            queryset = queryset.filter(facets.has_finding(facets.TEXT_ANALYSER))
+        if data.get("has_people"):
+            queryset = queryset.filter(facets.has_finding(facets.FACES_ANALYSER))
         return queryset
 
     @property

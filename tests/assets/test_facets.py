@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from assets import facets
+from assets import actions, facets
 from assets.actions import pipeline
 from assets.facets import FacetValue
 from assets.models import Asset, Visibility
@@ -122,3 +122,40 @@ def test_the_place_analysers_nearest_place_is_the_city_within_its_distances(alic
     assert list(visible.filter(facets.place_matches("Siena, Italy")).values_list("pk", flat=True)) == [near.pk]
     assert visible.filter(facets.place_matches("italy")).count() == 3  # not the photo 400 km out at sea
     assert not visible.filter(facets.place_matches("Montalcino")).exists()  # too far to be its town
+
+
+def test_has_text_and_has_people_follow_the_findings_as_corrected(alice, charlie, client_for, api_for):
+    poster, crowd, blank, secret = (make_asset(alice, title=t) for t in ("poster", "crowd", "blank", "secret"))
+    make_asset(charlie, title="charlie's own")
+    claim = pipeline.claim_analysis(100, [poster.pk, crowd.pk, blank.pk, secret.pk])
+    pipeline.finish_analysis(claim, [
+        pipeline.Finding(poster.pk, "text_in_image", "ocr-v1", "DER GOALIE"),
+        pipeline.Finding(poster.pk, "faces", "faces-v1", ""),
+        pipeline.Finding(crowd.pk, "faces", "faces-v1", "3 people"),
+        pipeline.Finding(crowd.pk, "text_in_image", "ocr-v1", "  "),
+        pipeline.Finding(blank.pk, "text_in_image", "ocr-v1", ""),
+        pipeline.Finding(blank.pk, "faces", "faces-v1", ""),
+        pipeline.Finding(secret.pk, "text_in_image", "ocr-v1", "PIN 1234"),
+    ])
+    actions.correct_analysis(alice, secret.pk, "text_in_image", "")  # a person says: no text here
+    actions.correct_analysis(alice, blank.pk, "faces", "person")  # and: someone the detector missed
+
+    def titles(**flags) -> set[str]:
+        found = Asset.objects.filter(*(facets.has_finding(analyser) for analyser in flags.values()))
+        return set(found.values_list("title", flat=True))
+
+    assert titles(text=facets.TEXT_ANALYSER) == {"poster"}
+    assert titles(people=facets.FACES_ANALYSER) == {"crowd", "blank"}
+
+    client = client_for(alice)
+    shown = {str(a) for a in client.get("/", {"has_text": "on"}).context["assets"]}
+    assert shown == {"poster"}
+    shown = {str(a) for a in client.get("/", {"has_people": "on", "has_text": "on"}).context["assets"]}
+    assert shown == set()
+    api = api_for(alice)
+    assert {r["title"] for r in api.get("/api/v1/assets/", {"has_people": "true"}).json()["results"]} == {"crowd",
+                                                                                                        "blank"}
+    without = {r["title"] for r in api.get("/api/v1/assets/", {"has_people": "false"}).json()["results"]}
+    assert without == {"poster", "secret"}
+    # Only what the caller sees: charlie's filter finds none of alice's private findings.
+    assert api_for(charlie).get("/api/v1/assets/", {"has_text": "true"}).json()["results"] == []
