@@ -257,6 +257,14 @@ def _judge(request: SearchRequest, text: str, signals: _Signals, scopes) -> cuto
         for ranked in signals.lists.values():
             judgement.strong.update(asset_id for asset_id, _ in ranked)
         return judgement
+    if signals.lists.get(IDENTIFIER):
+        # The query is one identifier and it was found: a lookup. A code's vector near another
+        # code's ("DSCN0027" near "DSCN0010") is no evidence of a match, as its parts are none for
+        # BM25 (_collect), so only the literal matches are strong; the neighbours stay as weak ones.
+        judgement = cutoff.Judgement()
+        for name in LITERAL:
+            judgement.strong.update(asset_id for asset_id, _ in signals.lists.get(name, ()))
+        return judgement
     keyword_ids = [asset_id for asset_id, _ in signals.lists.get(KEYWORD, ())]
     return cutoff.judge(
         signals.lists, literal=set(LITERAL), keyword=KEYWORD,

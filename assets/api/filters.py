@@ -30,9 +30,10 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = DatabaseDateTimeField
 
 
-def _having(queryset, analyser: str, value: bool | None):
-    if value is None:
-        return queryset
+BOOLEAN = [("true", "true"), ("false", "false")]
+
+
+def _having(queryset, analyser: str, value: bool):
     found = facets.has_finding(analyser)
     return queryset.filter(found) if value else queryset.exclude(found)
 
@@ -49,8 +50,16 @@ class AssetFilter(django_filters.FilterSet):
     taken_after = DateTimeFilter(field_name="taken_at", lookup_expr="gte")
     taken_before = DateTimeFilter(field_name="taken_at", lookup_expr="lt")
     embedding_status = django_filters.ChoiceFilter(choices=EmbeddingStatus.choices)
-    has_text = django_filters.BooleanFilter(method="filter_has_text", help_text="the picture holds text (as corrected)")
-    has_people = django_filters.BooleanFilter(method="filter_has_people", help_text="faces were found (as corrected)")
+    # Strict booleans: anything but true/false is a 400, not a filter silently dropped.
+    has_text = django_filters.ChoiceFilter(choices=BOOLEAN, method="filter_has_text",
+                                           help_text="the picture holds text (as corrected): true or false")
+    has_people = django_filters.ChoiceFilter(choices=BOOLEAN, method="filter_has_people",
+                                             help_text="faces were found (as corrected): true or false")
+    # The facets' values (search with facets=true) as filters: camera "make model", a place as
+    # "City, Country" or either alone, the year taken.
+    camera = django_filters.CharFilter(method="filter_camera", max_length=300)
+    place = django_filters.CharFilter(method="filter_place", max_length=300)
+    year = django_filters.NumberFilter(field_name="taken_at", lookup_expr="year", min_value=1800, max_value=2200)
     missing_embedding = django_filters.ChoiceFilter(
         choices=EmbeddingKind.choices, method="filter_missing", help_text="no vector of this kind from the active model"
     )
@@ -60,10 +69,16 @@ class AssetFilter(django_filters.FilterSet):
         fields = ["owner", "team", "tag", "media_type", "mime_type", "status"]
 
     def filter_has_text(self, queryset, name, value):
-        return _having(queryset, facets.TEXT_ANALYSER, value)
+        return _having(queryset, facets.TEXT_ANALYSER, value == "true")
 
     def filter_has_people(self, queryset, name, value):
-        return _having(queryset, facets.FACES_ANALYSER, value)
+        return _having(queryset, facets.FACES_ANALYSER, value == "true")
+
+    def filter_camera(self, queryset, name, value):
+        return queryset.filter(facets.camera_matches(value.strip())) if value.strip() else queryset
+
+    def filter_place(self, queryset, name, value):
+        return queryset.filter(facets.place_matches(value.strip())) if value.strip() else queryset
 
     def filter_missing(self, queryset, name, value):
         return queryset.missing_embedding(value)

@@ -157,5 +157,23 @@ def test_has_text_and_has_people_follow_the_findings_as_corrected(alice, charlie
                                                                                                         "blank"}
     without = {r["title"] for r in api.get("/api/v1/assets/", {"has_people": "false"}).json()["results"]}
     assert without == {"poster", "secret"}
+    assert api.get("/api/v1/assets/", {"has_people": "perhaps"}).status_code == 400
     # Only what the caller sees: charlie's filter finds none of alice's private findings.
     assert api_for(charlie).get("/api/v1/assets/", {"has_text": "true"}).json()["results"] == []
+
+
+def test_the_api_filters_by_the_values_its_facets_give(alice, library, api_for):
+    api = api_for(alice)
+
+    def ids(**params) -> set[int]:
+        response = api.get("/api/v1/assets/", params)
+        assert response.status_code == 200, response.content
+        return {r["id"] for r in response.json()["results"]}
+
+    a, b, c = library["a"].pk, library["b"].pk, library["c"].pk
+    assert ids(camera="Canon Canon EOS 40D") == {a, c}
+    assert ids(place="Siena, Italy") == {a, b}
+    assert ids(place="italy") == {a, b, c}
+    assert ids(place="Norway") == set()  # charlie's: not alice's to see
+    assert ids(year=2008) == {a, b}
+    assert api.get("/api/v1/assets/", {"year": "soon"}).status_code == 400

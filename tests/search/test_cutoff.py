@@ -96,6 +96,18 @@ def test_vector_matches_below_the_calibrated_cutoff_are_weak(alice, calibrated):
     assert shown.hits[-1].explanation["strength"] == "weak"
 
 
+def test_a_found_identifier_is_a_lookup_its_vector_neighbours_are_weak(alice, calibrated):
+    found = _with_vector(make_asset(alice, original_filename="DSCN0027.JPG"), [1.0, 0.0, 0.0])
+    sibling = _with_vector(make_asset(alice, original_filename="DSCN0010.JPG"), [0.9, 0.1, 0.0])
+    visible = Asset.objects.visible_to(alice)
+    response = search(visible, SearchRequest(query="DSCN0027", weak=True), FixedEncoder([1.0, 0.0, 0.0]), user=alice)
+    assert [(hit.asset.pk, hit.explanation["strength"]) for hit in response.hits] == [
+        (found.pk, "strong"), (sibling.pk, "weak")]
+    # A code nobody has: no lookup happened, the vectors judge as usual.
+    missing = search(visible, SearchRequest(query="DSCN9999"), FixedEncoder([1.0, 0.0, 0.0]), user=alice)
+    assert {hit.asset.pk for hit in missing.hits} == {found.pk, sibling.pk}
+
+
 def test_an_uncalibrated_model_cannot_judge_so_its_matches_stay_and_the_response_says_so(alice, calibrated):
     other = "test:never-calibrated"
     for vector in ([1.0, 0.0], [0.0, 1.0]):
