@@ -375,31 +375,27 @@ def reprocess(actor, asset_ids: Iterable[int]) -> list[int]:
 
 def request_embedding(actor, asset_ids: Iterable[int]) -> int:
     """Queue ready assets for (re-)embedding; the embed step skips vectors that are already current."""
-    with transaction.atomic():
-        rows = list(Asset.objects.select_for_update().filter(EMBEDDABLE, pk__in=list(asset_ids)).order_by("pk"))
-        ids = [a.pk for a in rows]
-        if not ids:
-            return 0
-        Asset.objects.filter(pk__in=ids).update(
-            **EMBEDDING.reset(), embedding_attempts=0, embedding_changed_at=timezone.now(), queued_at=timezone.now()
-        )
-        queue.embed_on_commit(ids)
-        audit.record(actor, "asset.embedding_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
-    return len(ids)
+    return _request_stage(actor, asset_ids, EMBEDDING, "embedding", queue.embed_on_commit)
 
 
 def request_analysis(actor, asset_ids: Iterable[int]) -> int:
     """Queue ready assets for analysis again (after an analyser's model changed, or on request)."""
+    return _request_stage(actor, asset_ids, ANALYSIS, "analysis", queue.analyse_on_commit)
+
+
+def _request_stage(actor, asset_ids: Iterable[int], stage, name: str, enqueue) -> int:
+    """Send ready assets through one stage again: its state reset, its attempts forgotten, one audit entry."""
     with transaction.atomic():
         rows = list(Asset.objects.select_for_update().filter(EMBEDDABLE, pk__in=list(asset_ids)).order_by("pk"))
         ids = [a.pk for a in rows]
         if not ids:
             return 0
+        now = timezone.now()
         Asset.objects.filter(pk__in=ids).update(
-            **ANALYSIS.reset(), analysis_attempts=0, analysis_changed_at=timezone.now(), queued_at=timezone.now()
+            **stage.reset(), **{f"{name}_attempts": 0, f"{name}_changed_at": now}, queued_at=now
         )
-        queue.analyse_on_commit(ids)
-        audit.record(actor, "asset.analysis_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
+        enqueue(ids)
+        audit.record(actor, f"asset.{name}_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
     return len(ids)
 
 
