@@ -227,13 +227,7 @@ EMBEDDABLE = Q(status=Status.READY)
 def claim_embedding(limit: int, asset_ids: list[int] | None = None, *, include_done: bool = False) -> Claim | None:
     """Claim up to `limit` ready assets waiting for vectors (with `include_done`, also those that
     have them or failed: a forced re-embed); assets claimed by someone else are skipped."""
-    states = [EmbeddingStatus.PENDING]
-    if include_done:
-        states += [EmbeddingStatus.READY, EmbeddingStatus.FAILED]
-    rows = Asset.objects.filter(EMBEDDABLE, embedding_status__in=states)
-    if asset_ids is not None:
-        rows = rows.filter(pk__in=asset_ids)
-    return _claim(EMBEDDING, rows, limit)
+    return _claim_waiting(EMBEDDING, limit, asset_ids, include_done)
 
 
 @dataclass(frozen=True)
@@ -292,13 +286,16 @@ def finish_embedding(
 def claim_analysis(limit: int, asset_ids: list[int] | None = None, *, include_done: bool = False) -> Claim | None:
     """Claim up to `limit` ready assets waiting for analysis (with `include_done`, also analysed or
     failed ones: `reanalyse`)."""
-    states = [AnalysisStatus.PENDING]
-    if include_done:
-        states += [AnalysisStatus.READY, AnalysisStatus.FAILED]
-    rows = Asset.objects.filter(EMBEDDABLE, analysis_status__in=states)
+    return _claim_waiting(ANALYSIS, limit, asset_ids, include_done)
+
+
+def _claim_waiting(stage: Stage, limit: int, asset_ids: list[int] | None, include_done: bool) -> Claim | None:
+    """A claim on ready assets waiting for `stage` (with `include_done`, also those it finished or failed)."""
+    states = ["pending", "ready", "failed"] if include_done else ["pending"]
+    rows = Asset.objects.filter(EMBEDDABLE, **{f"{stage.status}__in": states})
     if asset_ids is not None:
         rows = rows.filter(pk__in=asset_ids)
-    return _claim(ANALYSIS, rows, limit)
+    return _claim(stage, rows, limit)
 
 
 @dataclass(frozen=True)
@@ -375,15 +372,15 @@ def reprocess(actor, asset_ids: Iterable[int]) -> list[int]:
 
 def request_embedding(actor, asset_ids: Iterable[int]) -> int:
     """Queue ready assets for (re-)embedding; the embed step skips vectors that are already current."""
-    return _request_stage(actor, asset_ids, EMBEDDING, "embedding", queue.embed_on_commit)
+    return _request_stage(actor, asset_ids, EMBEDDING, queue.embed_on_commit)
 
 
 def request_analysis(actor, asset_ids: Iterable[int]) -> int:
     """Queue ready assets for analysis again (after an analyser's model changed, or on request)."""
-    return _request_stage(actor, asset_ids, ANALYSIS, "analysis", queue.analyse_on_commit)
+    return _request_stage(actor, asset_ids, ANALYSIS, queue.analyse_on_commit)
 
 
-def _request_stage(actor, asset_ids: Iterable[int], stage, name: str, enqueue) -> int:
+def _request_stage(actor, asset_ids: Iterable[int], stage: Stage, enqueue) -> int:
     """Send ready assets through one stage again: its state reset, its attempts forgotten, one audit entry."""
     with transaction.atomic():
         rows = list(Asset.objects.select_for_update().filter(EMBEDDABLE, pk__in=list(asset_ids)).order_by("pk"))
@@ -392,10 +389,10 @@ def _request_stage(actor, asset_ids: Iterable[int], stage, name: str, enqueue) -
             return 0
         now = timezone.now()
         Asset.objects.filter(pk__in=ids).update(
-            **stage.reset(), **{f"{name}_attempts": 0, f"{name}_changed_at": now}, queued_at=now
+            **stage.reset(), **{stage.attempts: 0, stage.changed_at: now}, queued_at=now
         )
         enqueue(ids)
-        audit.record(actor, f"asset.{name}_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
+        audit.record(actor, f"asset.{stage.name}_requested", rows[0] if len(rows) == 1 else None, asset_ids=ids)
     return len(ids)
 
 
