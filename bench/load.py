@@ -120,19 +120,33 @@ class Recorder:
     def __init__(self):
         self.samples: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.server: dict[str, list[float]] = defaultdict(list)  # search: the server's own timings_ms
         self.lock = threading.Lock()
 
     def timed(self, kind: str, call) -> None:
         started = time.perf_counter()
+        body = b""
         try:
-            status, _ = call()
+            status, body = call()
         except (urllib.error.URLError, OSError):
             status = 0
         elapsed = (time.perf_counter() - started) * 1000
+        timings = _server_timings(body) if kind == "search" and status == 200 else {}
         with self.lock:
             self.samples[kind].append(elapsed)
             if status == 0 or status >= 500:
                 self.errors[kind] += 1
+            for name, ms in timings.items():
+                self.server[name].append(ms)
+
+
+def _server_timings(body: bytes) -> dict[str, float]:
+    """The search's own account of where its time went (its `timings_ms`), to set against the client's."""
+    try:
+        timings = json.loads(body).get("timings_ms") or {}
+    except (ValueError, AttributeError):
+        return {}
+    return {name: float(ms) for name, ms in timings.items() if isinstance(ms, (int, float))}
 
 
 def reader(client: Client, ids: list[int], stop: threading.Event, record: Recorder, seed_: int) -> None:
@@ -200,6 +214,13 @@ def main() -> None:
         rows.append((kind, len(samples), f"{percentile(samples, 50):.0f}", f"{percentile(samples, 95):.0f}",
                      record.errors.get(kind, 0)))
     table = common.markdown_table(("request", "count", "p50 ms", "p95 ms", "errors"), rows)
+    if record.server:
+        # What the search measured itself: the rest of the client's time is queueing, the web
+        # framework, authentication and serialisation.
+        table += "\n\n" + common.markdown_table(
+            ("search, server side", "count", "p50 ms", "p95 ms"),
+            [(name, len(ms), f"{percentile(ms, 50):.0f}", f"{percentile(ms, 95):.0f}")
+             for name, ms in sorted(record.server.items())])
     setup = (f"- {args.readers} readers, {args.uploaders} uploaders, {args.seconds:.0f} s after seeding "
              f"{args.seed} photos; server {args.url}{' (' + args.label + ')' if args.label else ''}\n"
              f"- load average at the end: {common.load_average()}")

@@ -65,17 +65,21 @@ def _children(settings):
         Child("worker", [*celery, "worker", "-Q", "ingest,analyse,embed", "--concurrency", str(concurrency),
                          "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
               env=_with_torch_threads(max(1, cores // concurrency))),
-        # Its own process, so query encoding never waits behind a batch of bulk embedding; the solo
-        # pool runs each query in the consuming process (a prefork child would add a hand-off each way).
-        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--pool", "solo",
-                           "--loglevel", "INFO", "--hostname", "realtime@%h"],
+        # Its own process, so query encoding never waits behind a batch of bulk embedding. Its tasks
+        # run in threads of the consuming process (no hand-off to a prefork child each way) and
+        # concurrent queries share forward passes (workers.batching).
+        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--pool", "threads",
+                           "--concurrency", os.environ.get("REALTIME_CONCURRENCY", "8"),
+                           # Warnings only: two INFO lines per query (one with the whole vector) cost
+                           # more than the query's own encoding does on a busy machine.
+                           "--loglevel", "WARNING", "--hostname", "realtime@%h"],
               env=_with_torch_threads(1, MEDIAVAULT_WARM_MODELS="text,image,rerank")),
         # The one scheduler: its own process (a worker's -B child could outlive a killed worker).
         Child("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule",
                        "--pidfile", f"{var}/celerybeat.pid"]),
         Child("web", [python, "-m", "gunicorn", "mediavault.wsgi:application", "--bind",
                       f"127.0.0.1:{os.environ.get('PORT', '8000')}", "--workers", os.environ.get("WEB_WORKERS", "2"),
-                      "--threads", "4", "--timeout", "120", "--access-logfile", "-"]),
+                      "--threads", os.environ.get("WEB_THREADS", "4"), "--timeout", "120", "--access-logfile", "-"]),
     ]
     return children
 
@@ -92,7 +96,13 @@ def main() -> int:
     from django.core.management import call_command
 
     from mediavault import embedded
-    from mediavault.supervisor import Supervisor
+    from mediavault.supervisor import AlreadyRunning, Supervisor, hold_instance_lock
+
+    try:
+        instance_lock = hold_instance_lock(settings.VAR_DIR / "run.lock")
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
 
     watch = []
     if settings.DATABASE_EMBEDDED:
@@ -130,6 +140,7 @@ def main() -> int:
         if settings.DATABASE_EMBEDDED:
             embedded.stop_postgres(settings.EMBEDDED_PGDATA)
         print("MediaVault stopped.", flush=True)
+        instance_lock.close()  # last: until everything it started has stopped, no other may start
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger("mediavault.supervisor")
 
@@ -30,6 +32,33 @@ def die_with_parent() -> None:
     Children call it between fork and exec."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+def hold_instance_lock(path: Path):
+    """Take the lock that makes this the only `make run` of an installation; returns the open file
+    (the lock lasts while it is open: the kernel drops it when this process ends, however it ends).
+
+    A second runner on the same directory would start a second set of workers and a second
+    scheduler beside the first's, and its web server would fail to bind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 (held for the life of the process)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise AlreadyRunning(f"MediaVault is already running from {path.parent} (process {holder}); "
+                             "stop that one first (Ctrl-C where it runs)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 @dataclass

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets import facets, imaging
-from assets.api.filters import AssetFilter
+from assets.api.filters import AssetFilter, names_a_filter
 from assets.api.serializers import AssetSerializer
 from assets.errors import RejectedUpload
 from assets.models import Asset
@@ -75,6 +75,8 @@ class ImageSearchParams(SearchParams):
 def _filtered_visible(request) -> object:
     """The caller's visible assets, narrowed by the same filters as the asset list."""
     visible = Asset.objects.visible_to(request.user)
+    if not names_a_filter(request.query_params, AssetFilter):
+        return visible
     filterset = AssetFilter(request.query_params, queryset=visible, request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)

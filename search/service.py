@@ -19,9 +19,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
-from assets.models import ActiveModel, Asset, Embedding, Rendition
+from assets.models import ActiveModel, Asset, Embedding
+from assets.representation import represented
 from search import concurrency, cutoff, fusion, identifiers, names
 from search import query as query_language
 from search.bm25 import bm25_scores, coverage_for_ids
@@ -288,15 +289,7 @@ def _by_date(candidates: list[fusion.Candidate], visible: QuerySet, newest: bool
 def _hydrate(visible: QuerySet, ids: list[int]) -> dict[int, Asset]:
     # Hydrated through the visible queryset once more: a result can never be an asset the caller
     # may not see. The renditions and the list of vectors are what every door shows of a hit.
-    return (
-        visible.select_related("owner", "team")
-        .prefetch_related(
-            Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
-            Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
-            "analyses",  # the reranker's document and the explanations read them
-        )
-        .in_bulk(ids)
-    )
+    return represented(visible).in_bulk(ids)
 
 
 def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | None = None, *, user) -> SearchResponse:

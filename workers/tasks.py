@@ -86,9 +86,10 @@ _beater = None
 
 
 @worker_init.connect
-def _prepare_solo_worker(sender=None, **kwargs) -> None:
-    # A solo pool runs tasks in the worker process itself: no pool process will get worker_process_init.
-    if getattr(getattr(sender, "pool_cls", None), "__module__", "").endswith(".solo"):
+def _prepare_in_process_worker(sender=None, **kwargs) -> None:
+    # The solo and threads pools run tasks in the worker process itself: no pool process will get
+    # worker_process_init.
+    if getattr(getattr(sender, "pool_cls", None), "__module__", "").endswith((".solo", ".thread")):
         _prepare_process()
 
 

@@ -3,6 +3,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 
 from assets import facets
 from assets.models import Asset, EmbeddingKind, EmbeddingStatus, Status
@@ -85,3 +86,23 @@ class AssetFilter(django_filters.FilterSet):
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
+
+
+def names_a_filter(params, filterset_class) -> bool:
+    """Whether any query parameter is one of the filterset's."""
+    filters = filterset_class.base_filters
+    if any(issubclass(f.field_class, forms.MultiValueField) for f in filters.values()):
+        return True  # a range's parameters carry suffixes (price_min, price_max): only the form knows them
+    return any(name in params for name in filters)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that leaves the queryset alone, without building the filter form, when
+    no parameter names a filter: that form (every field deep-copied, then validated) is ~2.5 ms of
+    CPU on each list and search request, nearly all of which filter nothing."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not names_a_filter(request.query_params, filterset_class):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

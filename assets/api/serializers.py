@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Asset, AuditEntry, Team, Visibility
+from assets.representation import shown
 from assets.tags import normalise_tags
 
 _DATETIME = serializers.DateTimeField()
@@ -123,14 +124,14 @@ class AssetSerializer(serializers.ModelSerializer):
         detail = detail or self._detail(asset)
         return {
             r.spec: {"url": f"{detail}renditions/{r.spec}/", "width": r.width, "height": r.height}
-            for r in asset.renditions.all()
+            for r in shown(asset, "renditions")
         }
 
     def get_embeddings(self, asset) -> dict:
         """Which vectors exist, from which model. Uses the prefetched rows (no vector payload)."""
         return {
             e.kind: {"model_id": e.model_id, "dim": e.dim, "updated_at": e.created_at}
-            for e in asset.embeddings.all()
+            for e in shown(asset, "embeddings")
         }
 
     @extend_schema_field(serializers.DictField(child=FindingSerializer(), help_text="by analyser"))

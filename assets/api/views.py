@@ -1,4 +1,3 @@
-from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,8 +19,9 @@ from assets.api.serializers import (
 )
 from assets.downloads import serve_file
 from assets.errors import RejectedUpload
-from assets.models import Analysis, Asset, Embedding, Rendition
+from assets.models import Asset, Rendition
 from assets.multipart import client_name
+from assets.representation import represented
 
 
 def _checked_options(user, serializer) -> actions.AssetOptions:
@@ -54,17 +54,7 @@ class AssetViewSet(
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return (
-            Asset.objects.visible_to(self.request.user)
-            .select_related("owner", "team")
-            .prefetch_related(
-                Prefetch("renditions", queryset=Rendition.objects.order_by("width")),
-                # defer: listing which vectors exist must not ship the vectors themselves
-                Prefetch("embeddings", queryset=Embedding.objects.defer("vector").order_by("kind", "model_id")),
-                # findings: the analysers' structured output (boxes, scores) is not part of the representation
-                Prefetch("analyses", queryset=Analysis.objects.defer("data").order_by("analyser")),
-            )
-        )
+        return represented(Asset.objects.visible_to(self.request.user))
 
     def _editable(self) -> Asset:
         asset = self.get_object()  # 404 when not visible

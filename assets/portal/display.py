@@ -1,7 +1,7 @@
 """Turning asset rows into what the portal shows: which rendition to use, readable EXIF values.
 
 Kept apart from the views so later pages (collections, search results, live card updates) reuse it.
-All helpers read prefetched renditions (``asset.renditions.all()``) and never query per asset.
+All helpers read prefetched renditions (``assets.representation.shown``) and never query per asset.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from django.urls import reverse
 
 from assets import documents, embedded
 from assets.models import Analysis, AnalysisStatus, Asset, Rendition, Status
+from assets.representation import shown
 
 THUMBNAIL_SPEC = "max256"
 PREVIEW_SPEC = "max1024"
 
 
 def _renditions(asset: Asset) -> list[Rendition]:
-    return sorted(asset.renditions.all(), key=lambda r: (r.width * r.height, r.spec))
+    return sorted(shown(asset, "renditions"), key=lambda r: (r.width * r.height, r.spec))
 
 
 def pick_rendition(asset: Asset, spec: str) -> Rendition | None:

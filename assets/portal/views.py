@@ -27,6 +27,7 @@ from assets.portal.forms import (
     UploadForm,
 )
 from assets.portal.grid import grid_page
+from assets.representation import shown
 
 MAX_STATUS_IDS = 500
 
@@ -144,7 +145,7 @@ def _asset_page(request, asset, *, form=None, status=200):
         "analysis_busy": asset.analysis_status in display.ANALYSIS_BUSY,
         "location": display.location(asset),
         "renditions": [
-            (rendition, display.rendition_url(asset, rendition)) for rendition in asset.renditions.all()
+            (rendition, display.rendition_url(asset, rendition)) for rendition in shown(asset, "renditions")
         ],
         "status_url": reverse("api:asset-detail", args=[asset.pk]),
         "history": history(asset),

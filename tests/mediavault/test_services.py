@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from django.conf import settings
 
 from mediavault.supervisor import Child, Supervisor
@@ -94,3 +95,24 @@ time.sleep(60)
     else:
         os.kill(child_pid, 9)
         raise AssertionError("the child outlived its supervisor")
+
+
+def test_a_second_runner_on_the_same_directory_refuses_to_start(tmp_path):
+    from mediavault.supervisor import AlreadyRunning, hold_instance_lock
+
+    first = hold_instance_lock(tmp_path / "run.lock")
+    # Another process trying (a second `make run`): refused, naming the first.
+    probe = (
+        "import sys; from pathlib import Path\n"
+        "from mediavault.supervisor import AlreadyRunning, hold_instance_lock\n"
+        "try:\n    hold_instance_lock(Path(sys.argv[1]))\n"
+        "except AlreadyRunning as exc:\n    print(exc); sys.exit(3)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "run.lock")], cwd=settings.BASE_DIR,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert f"already running from {tmp_path} (process {os.getpid()})" in out.stdout
+    with pytest.raises(AlreadyRunning):
+        hold_instance_lock(tmp_path / "run.lock")
+    first.close()  # the first one stops: the next may start
+    hold_instance_lock(tmp_path / "run.lock").close()

@@ -7,6 +7,7 @@ MiniLM has no query instruction, so queries and documents are encoded alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,13 @@ class MiniLMEmbedder(BaseModel):
     cuda_dtype = torch.float32
     default_batch_size = 64
 
-    def __init__(self, source: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, source: str | None = None, onnx_cache: str | Path | None = None, **kwargs: Any) -> None:
+        """`onnx_cache`: where an ONNX Runtime copy for CPU inference may be kept (none: PyTorch only)."""
         super().__init__(**kwargs)
         self.source = source or bundled_model_path()
+        self.onnx_cache = onnx_cache
         self._model: Any = None
+        self._onnx: Any = None  # workers.ml.onnx_text.OnnxSentenceEncoder, on CPU
         self._dim: int | None = None
 
     @property
@@ -59,6 +63,17 @@ class MiniLMEmbedder(BaseModel):
             self.source, device=str(self.device), local_files_only=self.local_files_only
         ).eval()
         self._dim = int(self._model.get_embedding_dimension())
+        if self.onnx_cache is not None and self.device.type == "cpu":
+            from workers.ml.onnx_text import encoder_for
+
+            self._onnx = encoder_for(self._model, Path(self.onnx_cache), threads=torch.get_num_threads())
+
+    @property
+    def runtime(self) -> str:
+        return "onnxruntime" if self._onnx is not None else "torch"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "runtime": self.runtime}
 
     def encode_queries(self, texts: Sequence[str], task: str | None = None) -> np.ndarray:
         del task  # no instruction: all-MiniLM was trained on symmetric pairs
@@ -68,6 +83,8 @@ class MiniLMEmbedder(BaseModel):
         return self._map_batches(texts, self._encode_batch)
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.encode(list(texts))
         return self._model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
