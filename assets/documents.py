@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assets.representation import shown
+
 
 @dataclass(frozen=True)
 class Field:
@@ -57,7 +59,8 @@ def _metadata_text(exif: dict) -> str:
 
 
 def field_texts(asset) -> dict[str, str]:
-    """{field: text} of the non-empty fields. Reads `asset.analyses.all()` (prefetch it for many)."""
+    """{field: text} of the non-empty fields. Reads the asset's analyses (prefetch them for many:
+    `assets.representation.represented`, or prefetch_related("analyses"))."""
     texts = {
         "title": asset.title,
         "tags": "\n".join(asset.tags or []),
@@ -68,7 +71,7 @@ def field_texts(asset) -> dict[str, str]:
         "camera": " ".join(part for part in (asset.camera_make, asset.camera_model) if part),
     }
     if asset.pk is not None:
-        for analysis in asset.analyses.all():
+        for analysis in shown(asset, "analyses"):
             if analysis.analyser in ANALYSED:
                 texts[analysis.analyser] = analysis.searchable_text
     return {name: text for name, text in texts.items() if text}

@@ -140,7 +140,7 @@ class AssetSerializer(serializers.ModelSerializer):
         return {
             a.analyser: {"text": a.searchable_text, "machine_text": a.text, "corrected": a.corrected_text is not None,
                          "model_id": a.model_id, "error": a.error}
-            for a in asset.analyses.all()
+            for a in shown(asset, "analyses")
         }
 
     def validate(self, attrs):
