@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assets.filenames import name_words
 from assets.representation import shown
 
 
@@ -78,6 +79,9 @@ def field_texts(asset) -> dict[str, str]:
 
 
 def document_text(asset) -> str:
-    """The document as text models and the reranker read it: every field once, in order."""
+    """The document as text models and the reranker read it: every field once, in order; of the
+    file name only its words (assets.filenames.name_words)."""
     texts = field_texts(asset)
-    return "\n".join(texts[field.name] for field in FIELDS if field.name in texts)
+    if "filename" in texts:
+        texts["filename"] = name_words(texts["filename"])
+    return "\n".join(texts[field.name] for field in FIELDS if texts.get(field.name))

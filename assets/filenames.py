@@ -67,3 +67,15 @@ def download_name(name: str, mime_type: str) -> str:
     if extension.lower() in {canonical} | _ALSO_NAMED.get(mime_type, set()):
         return trimmed
     return f"{stem}.{canonical}"
+
+
+# A token of a file name that holds a digit is a code (a counter, a date, a hash), not a word.
+_NAME_TOKEN = re.compile(r"[^\W_]+")
+
+
+def name_words(name: str) -> str:
+    """The words of a file name, for models that read meaning ("beach-sunset_2019.jpg" -> "beach sunset";
+    "1000268201_693b08cb0e.jpg" -> ""). Finding a file by its name is the identifier and file-name
+    signals' job; a text model only dilutes a document's meaning with codes."""
+    stem, _ = split_extension(name or "")
+    return " ".join(t for t in _NAME_TOKEN.findall(stem) if len(t) >= 2 and not any(c.isdigit() for c in t))
