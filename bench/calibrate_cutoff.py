@@ -82,7 +82,7 @@ def main() -> None:
          f"99.9th percentile {np.quantile(irrelevant, 0.999):.3f}"),
     ]
     body = "\n".join([
-        f"- model: `{vectors.model_id}`; documents: description + file name; {encoded}",
+        f"- model: `{vectors.model_id}`; documents: description + the file name's words; {encoded}",
         "",
         common.markdown_table(["pairs", "count", "similarity", "tail"], rows),
         "",

