@@ -79,7 +79,7 @@ def _children(settings):
                        "--pidfile", f"{var}/celerybeat.pid"]),
         Child("web", [python, "-m", "gunicorn", "mediavault.wsgi:application", "--bind",
                       f"127.0.0.1:{os.environ.get('PORT', '8000')}", "--workers", os.environ.get("WEB_WORKERS", "2"),
-                      "--threads", os.environ.get("WEB_THREADS", "4"), "--timeout", "120", "--access-logfile", "-"]),
+                      "--threads", "4", "--timeout", "120", "--access-logfile", "-"]),
     ]
     return children
 

@@ -32,7 +32,6 @@ class Batcher(Generic[In, Out]):
         self._waiting: queue.SimpleQueue[tuple[In, Future]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self.batch_sizes: list[int] = []  # the last few, for tests and for the curious
         self.seen = 0  # items run in all
 
     def submit(self, item: In, timeout: float | None = None) -> Out:
@@ -68,7 +67,6 @@ class Batcher(Generic[In, Out]):
             batch = [(item, future) for item, future in self._take() if future.set_running_or_notify_cancel()]
             if not batch:
                 continue
-            self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
             self.seen += len(batch)
             try:
                 results = list(self._run([item for item, _ in batch]))

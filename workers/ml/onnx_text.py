@@ -62,6 +62,7 @@ class OnnxSentenceEncoder:
 def _supported(st_model: Any) -> str | None:
     """Why this model cannot go through here, or None when it can."""
     names = [type(module).__name__ for module in st_model]
+    # Without a Normalize module too: MiniLMEmbedder always asks for normalised vectors.
     if names not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]):
         return f"modules {names}"
     if getattr(st_model[1], "get_config_dict", lambda: {})().get("pooling_mode") != "mean":
