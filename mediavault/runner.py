@@ -65,14 +65,9 @@ def _children(settings):
         Child("worker", [*celery, "worker", "-Q", "ingest,analyse,embed", "--concurrency", str(concurrency),
                          "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
               env=_with_torch_threads(max(1, cores // concurrency))),
-        # Its own process, so query encoding never waits behind a batch of bulk embedding. Its tasks
-        # run in threads of the consuming process (no hand-off to a prefork child each way) and
-        # concurrent queries share forward passes (workers.batching).
-        Child("realtime", [*celery, "worker", "-Q", settings.REALTIME_QUEUE, "--pool", "threads",
-                           "--concurrency", os.environ.get("REALTIME_CONCURRENCY", "8"),
-                           # Warnings only: two INFO lines per query (one with the whole vector) cost
-                           # more than the query's own encoding does on a busy machine.
-                           "--loglevel", "WARNING", "--hostname", "realtime@%h"],
+        # Its own process, so query encoding never waits behind a batch of bulk embedding; its
+        # lanes answer over Redis lists (workers.rpc), queries waiting together share a forward pass.
+        Child("realtime", [python, str(settings.BASE_DIR / "manage.py"), "serve_realtime"],
               env=_with_torch_threads(1, MEDIAVAULT_WARM_MODELS="text,image,rerank")),
         # The one scheduler: its own process (a worker's -B child could outlive a killed worker).
         Child("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule",

@@ -274,6 +274,9 @@ SEARCH_CUTOFFS_FILE = Path(envstr("MEDIAVAULT_SEARCH_CUTOFFS_FILE", str(BASE_DIR
 
 # --- Celery -----------------------------------------------------------------------------
 
+# How long a web request waits to reach the broker before it degrades (search) or gives up.
+BROKER_TIMEOUT_S = envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0)
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_RESULT_EXPIRES = 300
@@ -289,22 +292,21 @@ CELERY_TASK_ROUTES = {
     "workers.embed": {"queue": "embed"},
     "workers.analyse": {"queue": "analyse"},
     "workers.reembed": {"queue": "embed"},
-    "workers.realtime.*": {"queue": "realtime"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
-    "socket_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0) * 5,
-    "socket_connect_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0),
+    "socket_timeout": BROKER_TIMEOUT_S * 5,
+    "socket_connect_timeout": BROKER_TIMEOUT_S,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Web requests send messages; with the broker down they must fail fast (the database row stays
 # pending and the sweeper sends it again), not hang on retries.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_S
 # The result store is the same Redis: a search waiting on query vectors must not retry it for 20 s.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
-    "socket_connect_timeout": envfloat("MEDIAVAULT_BROKER_TIMEOUT_S", 1.0),
+    "socket_connect_timeout": BROKER_TIMEOUT_S,
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-assets": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S},

@@ -15,7 +15,7 @@ others carry on; search never fails because inference is down.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -180,47 +180,53 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
     key = _literal(text, parsed, visible, depth, signals) if request.image is None else None
     # The whole identifier matched: its parts ("img", "jpg") are no evidence of anything.
     words_count = not (key and signals.lists.get(IDENTIFIER))
-    # Query encodings wait on workers: start them all at once so they share one timeout. The
-    # keyword statement starts now; each vector statement once its query vector has arrived, so
-    # no database thread waits on inference.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        encodings: dict[Future, tuple[str, str]] = {}
-        wanted = []
-        if request.image is not None:
-            wanted.append((IMAGE, "image", lambda: encoder.image(request.image)))
-        if text and request.mode in ("hybrid", "semantic"):
-            wanted.append((TEXT, "text", lambda: encoder.text(text, "text")))
-            wanted.append((CLIP, "image", lambda: encoder.text(text, "image")))
-        for name, kind, encode in wanted:
-            if kind in unavailable:
-                # The workers said so when they last reported: no round trip to hear it again.
-                signals.degraded[name] = f"model unavailable: {unavailable[kind]}"
-            else:
-                encodings[pool.submit(encode)] = (name, kind)
-        if text and words_count and request.mode in ("hybrid", "keyword"):
-            # Unless weak matches were asked for, only documents that could be strong keyword
-            # matches: the weak ones are not shown, and leaving them out keeps a query's common
-            # words from costing a read of their whole posting lists.
-            coverage = None if request.weak else cutoff.MIN_COVERAGE
-            keyword = lambda: bm25_scores(  # noqa: E731
-                text, visible=visible, limit=depth, scopes=scopes, min_coverage=coverage
-            )
-            statements.submit(lambda: signals.run(KEYWORD, keyword))
-        for future in as_completed(encodings):
-            name, kind = encodings[future]
-            try:
-                vector = future.result()
-            except InferenceUnavailable as exc:
-                signals.degraded[name] = exc.reason
-                signals.timings[name] = round((time.perf_counter() - started) * 1000, 2)
-                continue
-            signals.models[name] = vector.model_id
-            statements.submit(
-                lambda name=name, kind=kind, vector=vector: signals.run(
-                    name, lambda: _vector_signal(kind, vector, visible, depth, ()), since=started
-                )
-            )
-        statements.wait()
+    # The keyword statement starts now, on a thread of its own; each vector statement once its
+    # query vector has arrived, so no database thread waits on inference.
+    wanted = []
+    if request.image is not None:
+        wanted.append((IMAGE, "image", lambda: encoder.image(request.image)))
+    if text and request.mode in ("hybrid", "semantic"):
+        wanted.append((TEXT, "text", lambda: encoder.text(text, "text")))
+        wanted.append((CLIP, "image", lambda: encoder.text(text, "image")))
+    encodings = []
+    for name, kind, encode in wanted:
+        if kind in unavailable:
+            # The workers said so when they last reported: no round trip to hear it again.
+            signals.degraded[name] = f"model unavailable: {unavailable[kind]}"
+        else:
+            encodings.append((name, kind, encode))
+    if text and words_count and request.mode in ("hybrid", "keyword"):
+        # Unless weak matches were asked for, only documents that could be strong keyword
+        # matches: the weak ones are not shown, and leaving them out keeps a query's common
+        # words from costing a read of their whole posting lists.
+        coverage = None if request.weak else cutoff.MIN_COVERAGE
+        keyword = lambda: bm25_scores(  # noqa: E731
+            text, visible=visible, limit=depth, scopes=scopes, min_coverage=coverage
+        )
+        statements.submit(lambda: signals.run(KEYWORD, keyword))
+
+    def vector_arrived(name: str, kind: str, encode) -> None:
+        try:
+            vector = encode()
+        except InferenceUnavailable as exc:
+            signals.degraded[name] = exc.reason
+            signals.timings[name] = round((time.perf_counter() - started) * 1000, 2)
+            return
+        signals.models[name] = vector.model_id
+        signals.run(name, lambda: _vector_signal(kind, vector, visible, depth, ()), since=started)
+
+    if len(encodings) == 1:
+        # One query vector (the usual offline case): this thread waits for it and runs its
+        # statement itself. Every hand-off between threads waits for a time slice on a busy machine.
+        vector_arrived(*encodings[0])
+    elif encodings:
+        # Several: requested at once, so they share one timeout; each statement on its own thread.
+        with ThreadPoolExecutor(max_workers=len(encodings)) as pool:
+            futures = {pool.submit(encode): (name, kind) for name, kind, encode in encodings}
+            for future in as_completed(futures):
+                name, kind = futures[future]
+                statements.submit(lambda name=name, kind=kind, result=future.result: vector_arrived(name, kind, result))
+    statements.wait()
     return signals
 
 

@@ -173,30 +173,60 @@ def _worker_env(model_env: dict[str, str]) -> dict[str, str]:
 
 
 class TestWorker:
-    """The suite's real Celery worker process (prefork, one child, every queue), against the test database.
+    """One of the suite's real worker processes, against the test database: by default the Celery
+    worker (prefork, one child, the bulk queues); `realtime()` gives the query-time one.
 
     It runs in a process group of its own, so a fault test can SIGKILL the worker and its pool child
     at once (`kill`) and start a replacement (`start`) that the rest of the session then uses."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, command: list[str] | None = None,
+                 hostname: str | None = None):
         self.env, self.log_path = env, log_path
-        self.hostname = f"test-{os.getpid()}@{socket.gethostname()}"
+        self.hostname = hostname or f"test-{os.getpid()}@{socket.gethostname()}"
+        self.command = command or [
+            sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,analyse,embed",
+            "--concurrency", "1", "--loglevel", "INFO", "--hostname", self.hostname,
+            "--without-mingle", "--without-gossip",
+        ]
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> float:
-        """Start the worker; returns when it answers a ping (the monotonic time it did)."""
+    @classmethod
+    def realtime(cls, env: dict[str, str], log_path: Path) -> TestWorker:
+        hostname = f"test-realtime-{os.getpid()}@{socket.gethostname()}"
+        command = [sys.executable, "manage.py", "serve_realtime", "--hostname", hostname]
+        return cls({**env, "MEDIAVAULT_WARM_MODELS": "text"}, log_path, command, hostname)
+
+    def launch(self) -> None:
+        from workers import heartbeat
+
+        heartbeat.forget(self.hostname)
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,analyse,embed,realtime",
-                 "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
-                 "--without-mingle", "--without-gossip"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR, start_new_session=True,
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+                start_new_session=True,
             )
+
+    def answers(self) -> bool:
+        """The Celery worker answers a ping; the realtime one beats (workers.heartbeat) once its
+        lanes serve (`launch` cleared the beat a killed one left)."""
+        from workers import heartbeat
+
+        if self.command[1:3] == ["-m", "celery"]:
+            return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+        return self.hostname in heartbeat.alive()
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start the worker; returns when it answers (the monotonic time it did)."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
         deadline = time.monotonic() + timeout
-        while not app.control.ping(destination=[self.hostname], timeout=0.5):
+        while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
-                pytest.fail(f"Celery worker did not start; log:\n{self.log_path.read_text()[-3000:]}")
+                pytest.fail(f"{self.hostname} did not start; log:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
         return time.monotonic()
 
     def kill(self) -> None:
@@ -218,12 +248,27 @@ class TestWorker:
 
 
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, django_db_blocker, worker_model_env):
+def _worker_processes(django_db_setup, django_db_blocker, worker_model_env):
     app.control.purge()
-    worker = TestWorker(_worker_env(worker_model_env), Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log")
+    env, var = _worker_env(worker_model_env), Path(settings.VAR_DIR)
+    worker = TestWorker(env, var / f"test-worker-{os.getpid()}.log")
+    realtime = TestWorker.realtime(env, var / f"test-realtime-{os.getpid()}.log")
+    realtime.launch()  # loads its model while the Celery worker starts
     worker.start()
-    yield worker
+    realtime.wait_ready()
+    yield worker, realtime
     worker.stop()
+    realtime.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_process(_worker_processes):
+    return _worker_processes[0]
+
+
+@pytest.fixture(scope="session")
+def realtime_process(_worker_processes):
+    return _worker_processes[1]
 
 
 def worker_idle() -> bool:
@@ -239,7 +284,7 @@ def worker_idle() -> bool:
         busy = [*active.values(), *reserved.values()]
         with app.connection_for_write() as connection:
             client = connection.default_channel.client
-            waiting = sum(client.llen(queue) for queue in ("ingest", "analyse", "embed", "realtime"))
+            waiting = sum(client.llen(queue) for queue in ("ingest", "analyse", "embed"))
     except redis.ConnectionError:
         return False  # a pooled connection to a broker since restarted: it reconnects on the next try
     return not any(busy) and waiting == 0
@@ -255,12 +300,13 @@ def _sweep_once() -> None:
 
 
 @pytest.fixture
-def celery_worker(worker_process):
-    """The real worker (started again if a fault test left it dead), idle before the test (its start-up
-    sweep done, models reported) and again after:
+def celery_worker(worker_process, realtime_process):
+    """The real workers (started again if a fault test left one dead), the Celery one idle before the
+    test (its start-up sweep done, models reported) and again after:
     work a test sets off (an ingest chains an embed) must not write into the database after its flush."""
-    if not worker_process.alive():
-        worker_process.start()
+    for process in (worker_process, realtime_process):
+        if not process.alive():
+            process.start()
     _sweep_once()
     wait_for(worker_idle, timeout=60, interval=0.2)
     yield worker_process

@@ -1,4 +1,4 @@
-"""What web code calls for query-time inference. Imports no torch: it only sends tasks and waits.
+"""What web code calls for query-time inference. Imports no torch: it only sends requests and waits.
 
 Every call raises InferenceUnavailable (with a short reason search can show as a degraded
 signal) on timeout, missing worker or unavailable model.
@@ -10,11 +10,16 @@ import base64
 import io
 from dataclasses import dataclass
 
-from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 
 from assets.imaging import jpeg_thumbnail, open_upright
-from mediavault.celery import app
+from workers import rpc
+
+TEXT_KINDS = ("text", "image")  # "image": CLIP's text tower (text -> image)
+# The realtime worker's lanes (workers.realtime serves them).
+TEXT_LANES = {kind: f"encode-text-{kind}" for kind in TEXT_KINDS}
+IMAGE_LANE, RERANK_LANE, MODELS_LANE = "encode-image", "rerank", "models"
+LANES = (*TEXT_LANES.values(), IMAGE_LANE, RERANK_LANE, MODELS_LANE)
 
 QUERY_IMAGE_MAX_SIDE = 512
 
@@ -41,27 +46,20 @@ class RerankScores:
     scores: list[float]
 
 
-def _call(task: str, args: list, timeout: float | None) -> dict:
-    timeout = settings.REALTIME_TIMEOUT_S if timeout is None else timeout
+def _call(lane: str, args: list, timeout: float | None) -> dict:
     try:
-        # expires: a query nobody answered in time must not be computed later for nobody.
-        result = app.send_task(task, args=args, queue=settings.REALTIME_QUEUE, expires=timeout + 5)
-    except Exception as exc:  # broker (or result store) unreachable: fail fast, search degrades
-        raise InferenceUnavailable(f"broker unavailable ({type(exc).__name__})") from None
-    try:
-        answer = result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
-    except CeleryTimeout:
-        result.forget()
-        raise InferenceUnavailable("worker timeout") from None
-    except Exception as exc:  # a crash inside the task is still just "this signal is missing"
-        raise InferenceUnavailable(f"worker error: {type(exc).__name__}") from None
+        answer = rpc.call(lane, args, settings.REALTIME_TIMEOUT_S if timeout is None else timeout)
+    except rpc.Unanswered as exc:
+        raise InferenceUnavailable(exc.reason) from None
     if not answer.get("ok"):
         raise InferenceUnavailable(answer.get("reason", "model unavailable"))
     return answer
 
 
 def encode_query_text(text: str, kind: str = "text", timeout: float | None = None) -> QueryVector:
-    answer = _call("workers.realtime.encode_text", [text, kind], timeout)
+    if kind not in TEXT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(TEXT_KINDS)}")
+    answer = _call(TEXT_LANES[kind], [text], timeout)
     return QueryVector(answer["model_id"], answer["vector"])
 
 
@@ -73,16 +71,16 @@ def _shrink(data: bytes) -> bytes:
 
 def encode_query_image(data: bytes, timeout: float | None = None) -> QueryVector:
     payload = base64.b64encode(_shrink(data)).decode()
-    answer = _call("workers.realtime.encode_image", [payload], timeout)
+    answer = _call(IMAGE_LANE, [payload], timeout)
     return QueryVector(answer["model_id"], answer["vector"])
 
 
 def rerank(
     query: str, documents: list[str], instruction: str | None = None, timeout: float | None = None
 ) -> RerankScores:
-    answer = _call("workers.realtime.rerank", [query, documents, instruction], timeout)
+    answer = _call(RERANK_LANE, [query, documents, instruction], timeout)
     return RerankScores(answer["model_id"], answer["scores"])
 
 
 def active_models(timeout: float = 2.0) -> dict:
-    return _call("workers.realtime.models", [], timeout)["models"]
+    return _call(MODELS_LANE, [], timeout)["models"]

@@ -1,24 +1,29 @@
-"""Query-time inference on the realtime queue: small, fast tasks the web waits on with a timeout.
+"""Query-time inference: the realtime worker's lanes (workers.rpc), which web code calls through
+workers.client with a timeout.
 
-Each task answers {"ok": True, ...} or {"ok": False, "reason": ...}: an unavailable model is an
-answer (search names it as a degraded signal), not an exception to trace.
+Each request is answered {"ok": True, ...} or {"ok": False, "reason": ...}: an unavailable model
+is an answer (search names it as a degraded signal), not an exception to trace.
+
+On a CPU a small text model's forward pass is bound by reading its weights, not by the number of
+rows (MiniLM encodes four short queries in about 1.6x the time of one), so the queries waiting on
+a lane go through the model together, as Triton's and TorchServe's dynamic batchers do. A rerank
+is a batch of documents already, so reranks go one at a time.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import io
+import logging
 from collections.abc import Sequence
-from typing import Any
 
-from celery import shared_task
-
-from workers.batching import Batcher
+from workers.client import IMAGE_LANE, MODELS_LANE, RERANK_LANE, TEXT_LANES
 from workers.ml import registry
 from workers.ml.errors import ModelUnavailable
+from workers.rpc import Lane
 
-# Concurrent queries share a forward pass (workers.batching); the worker runs its tasks in threads.
+log = logging.getLogger(__name__)
+
 MAX_BATCH = 16
 
 
@@ -30,69 +35,60 @@ def _vector_answer(model, vector) -> dict:
     return {"ok": True, "model_id": model.model_id, "dim": int(len(vector)), "vector": [float(x) for x in vector]}
 
 
-def _encode_texts(kind: str, texts: Sequence[str]) -> list[tuple[Any, Any]]:
-    """(model, vector) per text: the model too, since a registry reset may change it between batches."""
-    model = registry.get_model(kind)
-    vectors = model.encode_queries(texts) if kind == "text" else model.encode_texts(texts)
-    return [(model, vector) for vector in vectors]
-
-
-def _encode_images(images: Sequence[Any]) -> list[tuple[Any, Any]]:
-    model = registry.get_model("image")
-    return [(model, vector) for vector in model.encode_images(images)]
-
-
-def _rerank(requests: Sequence[tuple[str, list[str], str | None]]) -> list[tuple[Any, Any]]:
-    model = registry.get_model("rerank")
-    return [(model, model.score(query, documents, instruction=instruction))
-            for query, documents, instruction in requests]
-
-
-# One thread per model runs it; concurrent requests share its forward passes. A rerank is a batch
-# of documents already, so reranks go one at a time (the model is large; two at once would only
-# contend for memory bandwidth).
-_text_batchers = {
-    kind: Batcher(functools.partial(_encode_texts, kind), max_batch=MAX_BATCH, name=f"encode-{kind}-text")
-    for kind in ("text", "image")
-}
-_image_batcher = Batcher(_encode_images, max_batch=MAX_BATCH, name="encode-image")
-_rerank_batcher = Batcher(_rerank, max_batch=1, name="rerank")
-
-
-@shared_task(name="workers.realtime.encode_text")
-def encode_text(text: str, kind: str = "text") -> dict:
-    """kind "text": the text model's query encoding; kind "image": CLIP's text tower (text -> image)."""
-    if kind not in _text_batchers:
-        return {"ok": False, "reason": f"unknown kind {kind!r}"}
+def _encode_texts(kind: str, batch: Sequence[list]) -> list[dict]:
+    """[text] per request: the query encodings of the text model (kind "text") or CLIP's text tower."""
     try:
-        model, vector = _text_batchers[kind].submit(text)
+        model = registry.get_model(kind)
     except ModelUnavailable as exc:
-        return _unavailable(exc)
-    return _vector_answer(model, vector)
+        return [_unavailable(exc)] * len(batch)
+    texts = [str(args[0]) for args in batch]
+    vectors = model.encode_queries(texts) if kind == "text" else model.encode_texts(texts)
+    return [_vector_answer(model, vector) for vector in vectors]
 
 
-@shared_task(name="workers.realtime.encode_image")
-def encode_image(image_b64: str) -> dict:
+def _encode_images(batch: Sequence[list]) -> list[dict]:
+    """[base64 JPEG] per request. Each is decoded on its own, so a broken one fails only its request."""
     from workers.ml.images import load_image_for_model
 
     try:
-        # Decoded here, so a broken image fails its own task and not the batch it would join.
-        size = registry.get_model("image").image_size
-        model, vector = _image_batcher.submit(load_image_for_model(io.BytesIO(base64.b64decode(image_b64)), size))
+        model = registry.get_model("image")
     except ModelUnavailable as exc:
-        return _unavailable(exc)
-    return _vector_answer(model, vector)
+        return [_unavailable(exc)] * len(batch)
+    answers: list[dict | None] = [None] * len(batch)
+    images, places = [], []
+    for i, args in enumerate(batch):
+        try:
+            images.append(load_image_for_model(io.BytesIO(base64.b64decode(args[0])), model.image_size))
+            places.append(i)
+        except Exception as exc:  # a hostile or truncated query image
+            answers[i] = {"ok": False, "reason": f"unreadable image ({type(exc).__name__})"}
+    for i, vector in zip(places, model.encode_images(images) if images else [], strict=True):
+        answers[i] = _vector_answer(model, vector)
+    return answers
 
 
-@shared_task(name="workers.realtime.rerank")
-def rerank(query: str, documents: list[str], instruction: str | None = None) -> dict:
+def _rerank(batch: Sequence[list]) -> list[dict]:
+    """[query, documents, instruction] per request."""
     try:
-        model, scores = _rerank_batcher.submit((query, documents, instruction))
+        model = registry.get_model("rerank")
     except ModelUnavailable as exc:
-        return _unavailable(exc)
-    return {"ok": True, "model_id": model.model_id, "scores": [float(s) for s in scores]}
+        return [_unavailable(exc)] * len(batch)
+    answers = []
+    for query, documents, instruction in batch:
+        scores = model.score(query, documents, instruction=instruction)
+        answers.append({"ok": True, "model_id": model.model_id, "scores": [float(s) for s in scores]})
+    return answers
 
 
-@shared_task(name="workers.realtime.models")
-def models() -> dict:
-    return {"ok": True, "models": registry.active_models()}
+def _models(batch: Sequence[list]) -> list[dict]:
+    return [{"ok": True, "models": registry.active_models()}] * len(batch)
+
+
+def lanes() -> list[Lane]:
+    return [
+        *(Lane(lane, lambda batch, kind=kind: _encode_texts(kind, batch), MAX_BATCH)
+          for kind, lane in TEXT_LANES.items()),
+        Lane(IMAGE_LANE, _encode_images, MAX_BATCH),
+        Lane(RERANK_LANE, _rerank, max_batch=1),
+        Lane(MODELS_LANE, _models),
+    ]

@@ -13,11 +13,13 @@ from kombu.utils.url import maybe_sanitize_url
 
 from assets.models import ActiveModel, Asset
 from mediavault.celery import app
-from workers import heartbeat
+from workers import heartbeat, rpc
+from workers.client import LANES
 
 
 def queue_names() -> tuple[str, ...]:
-    # The realtime queue's name is configurable (tests point it at a queue nobody listens on).
+    # The realtime queue's name is configurable (tests point it at a queue nobody listens on). It
+    # comes last: its depth is read from its lanes, the others' from Celery's lists.
     return ("ingest", "analyse", "embed", settings.REALTIME_QUEUE)
 
 
@@ -63,11 +65,14 @@ def workers_by_queue(workers: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def queue_depths() -> dict[str, int | None]:
-    """Messages waiting per queue: LLEN of the queue's list on the Redis broker (None if unreadable)."""
+    """Messages waiting per queue (None if unreadable): LLEN of the queue's list on the Redis
+    broker; for the realtime queue, of its lanes' lists (workers.rpc)."""
     try:
         with app.connection_for_read() as conn:
             client = conn.default_channel.client
-            return {queue: int(client.llen(queue)) for queue in queue_names()}
+            depths = {queue: int(client.llen(queue)) for queue in queue_names()[:-1]}
+            depths[settings.REALTIME_QUEUE] = sum(int(client.llen(rpc.lane_key(lane))) for lane in LANES)
+            return depths
     except Exception:
         return {queue: None for queue in queue_names()}
 

@@ -4,7 +4,6 @@ A task claims what it works on through ``assets.actions.pipeline`` and reports w
 so a duplicate delivery, a redelivery after a crash or a late result never overwrites newer state.
 """
 
-import contextlib
 import logging
 
 from celery import shared_task
@@ -12,11 +11,7 @@ from celery.signals import worker_init, worker_process_init, worker_ready, worke
 
 from assets.actions import blobs, deletion, pipeline
 from assets.processing import process_asset
-from workers import (
-    realtime,  # noqa: F401  (registers the realtime tasks)
-)
-from workers.ml import registry
-from workers.ml.errors import ModelUnavailable
+from workers import process
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +28,7 @@ def embed(self, asset_ids: list[int] | None = None) -> dict:
     report = embed_pending(asset_ids)
     if report.claimed:
         # Loaded models now know their device and dimension; tell the web side.
-        _report_models(self.request.hostname)
+        process.report_models(self.request.hostname)
     if report.skipped:
         log.info("embedding steps skipped: %s", report.skipped)
     return {
@@ -59,7 +54,7 @@ def analyse(asset_ids: list[int] | None = None) -> dict:
 
 @shared_task(name="workers.sweep", bind=True)
 def sweep(self) -> dict:
-    _report_models(self.request.hostname)
+    process.report_models(self.request.hostname)
     return {name: len(ids) for name, ids in pipeline.sweep().items()}
 
 
@@ -71,15 +66,6 @@ def purge_trash() -> int:
 @shared_task(name="workers.remove_orphans")
 def remove_orphans() -> dict:
     return blobs.remove_orphans()
-
-
-def _report_models(hostname: str | None = None) -> None:
-    from workers.reporting import record_active_models
-
-    try:
-        record_active_models(worker=hostname)
-    except Exception:  # reporting must never keep a worker from serving
-        log.exception("could not record the active models")
 
 
 _beater = None
@@ -95,16 +81,7 @@ def _prepare_in_process_worker(sender=None, **kwargs) -> None:
 
 @worker_process_init.connect
 def _prepare_process(**kwargs) -> None:
-    from django.conf import settings
-
-    if settings.TORCH_THREADS:
-        import torch  # workers only
-
-        torch.set_num_threads(settings.TORCH_THREADS)
-    # A query-time worker loads its models before its first query, not during it.
-    for kind in settings.WARM_MODELS:
-        with contextlib.suppress(ModelUnavailable):  # reported as unavailable; searches say so
-            registry.get_model(kind)
+    process.prepare()
 
 
 @worker_ready.connect
@@ -116,7 +93,7 @@ def _on_worker_ready(sender=None, **kwargs) -> None:
     queues = sorted(q.name for q in sender.app.amqp.queues.consume_from.values()) if sender is not None else []
     _beater = Beater(hostname, queues)
     _beater.start()
-    _report_models(hostname)
+    process.report_models(hostname)
     if "ingest" in queues:
         # A worker that starts after a crash picks up what the crash left behind.
         sweep.delay()

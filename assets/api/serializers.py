@@ -10,6 +10,7 @@ from assets.representation import shown
 from assets.tags import normalise_tags
 
 _DATETIME = serializers.DateTimeField()
+_SENTINEL_PK = 987654321987654321  # stands for the asset's id in a URL reversed once
 
 
 def _datetime(value):
@@ -106,15 +107,16 @@ class AssetSerializer(serializers.ModelSerializer):
         data["findings"] = self.get_findings(asset)
         return {name: data[name] for name in self.Meta.fields}
 
-    def _prefix(self) -> str:
-        """The scheme and host URLs start with (none without a request), worked out once per serializer."""
-        if not hasattr(self, "_url_prefix"):
-            request = self.context.get("request")
-            self._url_prefix = request.build_absolute_uri("/")[:-1] if request else ""
-        return self._url_prefix
-
     def _detail(self, asset) -> str:
-        return self._prefix() + reverse("api:asset-detail", args=[asset.pk])
+        # Worked out once per serializer (a list shares one): reversing a URL costs ~0.1 ms, a
+        # tenth of what writing the rest of an asset does.
+        if not hasattr(self, "_detail_parts"):
+            request = self.context.get("request")
+            prefix = request.build_absolute_uri("/")[:-1] if request else ""
+            url = prefix + reverse("api:asset-detail", args=[_SENTINEL_PK])
+            self._detail_parts = url.rsplit(str(_SENTINEL_PK), 1)
+        head, tail = self._detail_parts
+        return f"{head}{asset.pk}{tail}"
 
     def get_urls(self, asset, detail: str | None = None) -> dict:
         detail = detail or self._detail(asset)

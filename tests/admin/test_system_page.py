@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from assets.models import ActiveModel, Asset, EmbeddingStatus, Status
 from mediavault.celery import app
 from tests.portal.conftest import make_asset
+from workers import client, rpc, status
 
 pytestmark = pytest.mark.django_db
 
@@ -150,20 +151,28 @@ def test_retry_all_failed(admin_user, client_for, failed_assets):
     assert 'data-testid="system-failures-none"' in page
 
 
-def test_queue_depth_is_the_llen_of_the_queue_on_the_broker(admin_user, client_for, settings):
-    # A realtime queue of this test's own that no worker consumes, so its depth holds still.
+def test_queue_depth_is_the_llen_of_the_queue_on_the_broker(admin_user, client_for, settings, monkeypatch):
+    # Queues of this test's own that no worker consumes, so their depths hold still: Celery
+    # messages on a bulk queue's list, query-time requests on the realtime lanes' lists.
     queue = f"realtime-admin-test-{os.getpid()}"
     settings.REALTIME_QUEUE = queue
+    lanes = [rpc.lane_key(client.TEXT_LANES["text"]), rpc.lane_key(client.RERANK_LANE)]
     for n in range(3):
-        app.send_task("workers.realtime.nothing", args=[n], queue=queue)
+        app.send_task("workers.nothing", args=[n], queue="embed-admin-test")
+    with app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        redis.lpush(lanes[0], "waiting", "waiting")
+        redis.lpush(lanes[1], "waiting")
     try:
         with app.connection_for_read() as conn:
-            llen = conn.default_channel.client.llen(queue)
+            llen = conn.default_channel.client.llen("embed-admin-test")
+        monkeypatch.setattr(status, "queue_names", lambda: ("ingest", "analyse", "embed-admin-test", queue))
         page = client_for(admin_user).get(URL).content.decode()
     finally:
         with app.connection_for_write() as conn:
-            conn.default_channel.client.delete(queue)
+            conn.default_channel.client.delete("embed-admin-test", *lanes)
     assert llen == 3
+    assert 'data-testid="system-queue-embed-admin-test" data-depth="3"' in page
     assert f'data-testid="system-queue-{queue}" data-depth="3"' in page
 
 

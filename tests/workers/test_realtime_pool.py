@@ -1,20 +1,16 @@
-"""The realtime worker as `make run` starts it: a threads pool whose tasks share forward passes."""
+"""The realtime worker as `make run` starts it (manage.py serve_realtime): concurrent queries share
+forward passes, and each still gets its own answer."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
+import base64
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from django.conf import settings
 
-from mediavault.celery import app
-from tests.conftest import _worker_env
+from tests.conftest import make_jpeg
+from workers import client, rpc
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -22,44 +18,25 @@ QUERIES = [f"{animal} on a {place} at {time_}" for animal in ("a dog", "two cats
            for place in ("beach", "bridge") for time_ in ("dawn", "night")]
 
 
-@pytest.fixture
-def threaded_realtime_worker(worker_model_env, tmp_path):
-    """A realtime worker with the runner's pool settings, consuming a queue of its own."""
-    queue, hostname = f"realtime-test-{os.getpid()}", f"rt-{os.getpid()}@%h"
-    env = {**_worker_env(worker_model_env), "MEDIAVAULT_TORCH_THREADS": "1", "MEDIAVAULT_WARM_MODELS": "text"}
-    with open(tmp_path / "worker.log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", queue, "--pool", "threads",
-             "--concurrency", "6", "--loglevel", "WARNING", "--hostname", hostname, "--without-mingle",
-             "--without-gossip"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR, start_new_session=True,
-        )
-    destination = hostname.replace("%h", socket.gethostname())
-    deadline = time.monotonic() + 90
-    while not app.control.ping(destination=[destination], timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"realtime worker did not start:\n{(tmp_path / 'worker.log').read_text()[-3000:]}")
-    yield queue
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def test_concurrent_queries_each_get_their_own_vector(threaded_realtime_worker, minilm_reference):
-    def ask(text):
-        return app.send_task("workers.realtime.encode_text", args=[text, "text"],
-                             queue=threaded_realtime_worker).get(timeout=60)
-
+def test_concurrent_queries_each_get_their_own_vector(celery_worker, minilm_reference):
     with ThreadPoolExecutor(max_workers=len(QUERIES)) as pool:
-        answers = list(pool.map(ask, QUERIES))
-    assert all(answer["ok"] for answer in answers), answers
-    assert {answer["model_id"] for answer in answers} == {minilm_reference.model_id}
-    got = np.array([answer["vector"] for answer in answers], dtype=np.float32)
+        answers = list(pool.map(lambda text: client.encode_query_text(text, timeout=60), QUERIES))
+    assert {answer.model_id for answer in answers} == {minilm_reference.model_id}
+    got = np.array([answer.vector for answer in answers], dtype=np.float32)
     # Batched together or not, each query's vector is its own (and equal to PyTorch's, alone).
     np.testing.assert_allclose(got, minilm_reference.encode_queries(QUERIES), atol=1e-5)
-    unknown = app.send_task("workers.realtime.encode_text", args=["x", "sound"],
-                            queue=threaded_realtime_worker).get(timeout=30)
-    assert unknown == {"ok": False, "reason": "unknown kind 'sound'"}
+    with pytest.raises(ValueError, match="kind must be one of"):
+        client.encode_query_text("x", kind="sound")
+
+
+def test_a_broken_query_image_fails_alone(celery_worker):
+    good = base64.b64encode(make_jpeg((200, 30, 30))).decode()
+    broken = base64.b64encode(b"\xff\xd8\xff\xe0 not a picture").decode()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda payload: rpc.call("encode-image", [payload], 30), [good, broken, good, broken]))
+    assert [answer["ok"] for answer in answers] == [True, False, True, False]
+    assert answers[1]["reason"].startswith("unreadable image")
+    assert answers[0]["vector"] == pytest.approx(answers[2]["vector"], abs=1e-5)
 
 
 @pytest.fixture(scope="module")
