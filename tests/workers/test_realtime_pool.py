@@ -44,3 +44,12 @@ def minilm_reference():
     from workers.ml.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(device="cpu", local_files_only=True).load()
+
+
+def test_the_health_check_says_whether_that_worker_serves(celery_worker, realtime_process):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("serve_realtime", "--check", "--hostname", realtime_process.hostname)
+    with pytest.raises(CommandError, match="is not beating"):
+        call_command("serve_realtime", "--check", "--hostname", "realtime@nowhere")
