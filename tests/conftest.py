@@ -183,6 +183,7 @@ class TestWorker:
                  hostname: str | None = None):
         self.env, self.log_path = env, log_path
         self.hostname = hostname or f"test-{os.getpid()}@{socket.gethostname()}"
+        self.celery = command is None
         self.command = command or [
             sys.executable, "-m", "celery", "-A", "mediavault", "worker", "-Q", "ingest,analyse,embed",
             "--concurrency", "1", "--loglevel", "INFO", "--hostname", self.hostname,
@@ -211,7 +212,7 @@ class TestWorker:
         lanes serve (`launch` cleared the beat a killed one left)."""
         from workers import heartbeat
 
-        if self.command[1:3] == ["-m", "celery"]:
+        if self.celery:
             return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
         return self.hostname in heartbeat.alive()
 

@@ -18,8 +18,7 @@ from workers.client import LANES
 
 
 def queue_names() -> tuple[str, ...]:
-    # The realtime queue's name is configurable (tests point it at a queue nobody listens on). It
-    # comes last: its depth is read from its lanes, the others' from Celery's lists.
+    # The realtime queue's name is configurable (tests point it at a queue nobody listens on).
     return ("ingest", "analyse", "embed", settings.REALTIME_QUEUE)
 
 
@@ -70,9 +69,11 @@ def queue_depths() -> dict[str, int | None]:
     try:
         with app.connection_for_read() as conn:
             client = conn.default_channel.client
-            depths = {queue: int(client.llen(queue)) for queue in queue_names()[:-1]}
-            depths[settings.REALTIME_QUEUE] = sum(int(client.llen(rpc.lane_key(lane))) for lane in LANES)
-            return depths
+            return {
+                queue: sum(int(client.llen(rpc.lane_key(lane))) for lane in LANES)
+                if queue == settings.REALTIME_QUEUE else int(client.llen(queue))
+                for queue in queue_names()
+            }
     except Exception:
         return {queue: None for queue in queue_names()}
 
