@@ -24,11 +24,17 @@ b. model only: each analyser's ``analyse()`` on those preloaded subjects, in bat
    ``ANALYSIS_BATCH_SIZE`` as the worker calls it;
 c. worker path: ``workers.analysis.analyse_now`` with every analyser: claim, read thumbnails, run
    each analyser (on its own thread, with its time limit), write the findings through
-   ``finish_analysis`` (keyword index included) -- in a throwaway database.
+   ``finish_analysis`` (keyword index included) -- in a throwaway database; once in this process
+   (all cores as torch threads), and once as ``make run`` runs the bulk worker
+   (``mediavault.runner.bulk_worker_shape``: WORKER_CONCURRENCY processes, the cores shared out as
+   torch threads, each taking the next batch of ``ANALYSIS_BATCH_SIZE`` when it is free);
+d. the slowest analyser alone in those same processes, so the worker path is also compared with
+   the bottleneck run the way the worker runs.
 
 The goal this measures: the worker path at no less than 80% of the slowest analyser's model-only
-rate. The analysers run one after another, so the worker path can be no faster than the sum of
-their model-only times allows; the table gives that bound too, and the worker path against it.
+rate, taken as the better of b and d for that analyser (the stricter bar). Within one process the
+analysers run one after another, so a worker process can be no faster than the sum of their
+model-only times allows; the table gives that bound too, and the worker path against it.
 Rows go to a throwaway test database on the embedded PostgreSQL (``test_bench_analysis_<pid>``),
 files to a temporary MEDIA_ROOT, and the tasks that ingest enqueues to a Redis (``redis-bench``)
 that no worker reads, emptied afterwards.
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import shlex
 import sys
@@ -186,6 +193,77 @@ def worker_path(ids: list[int]) -> dict:
     return report.seconds
 
 
+# -- the bulk worker's shape: processes started once per set, models and subjects loaded before timing
+_CHILD: dict = {}
+
+
+def _child_start(database: str, threads: int, ids: list[int]) -> None:
+    os.environ["MEDIAVAULT_TORCH_THREADS"] = str(threads)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    connection.settings_dict["NAME"] = database
+    from assets.models import Asset
+    from workers import analysis, process
+    from workers.ml import analysers
+
+    process.prepare()
+    for key in analysers.enabled():
+        analysers.get_analyser(key)
+    assets = list(Asset.objects.filter(pk__in=ids).order_by("pk"))
+    _CHILD["subjects"] = {subject.asset_id: subject for subject in analysis.subjects_for(assets)}
+
+
+def _child_analyse(ids: list[int]) -> tuple[int, int, dict]:
+    from workers import analysis
+
+    report = analysis.analyse_now(ids)
+    return report.claimed, report.errors, report.skipped
+
+
+def _child_model(key: str, ids: list[int]) -> int:
+    from workers.ml import analysers
+
+    return len(analysers.get_analyser(key).analyse([_CHILD["subjects"][pk] for pk in ids]))
+
+
+class WorkerShape:
+    """The bulk worker's processes over one set's assets (spawned: torch and OpenMP do not survive a fork)."""
+
+    def __init__(self, database: str, ids: list[int], batch: int) -> None:
+        import numpy as np
+
+        from mediavault.runner import bulk_worker_shape
+
+        self.processes, self.threads = bulk_worker_shape()
+        # A long queue keeps every process busy; this short one is cut into batches of at most
+        # `batch`, as many for each process, so that no process idles while another finishes.
+        count = self.processes * -(-len(ids) // (self.processes * batch))
+        self.batches = [chunk.tolist() for chunk in np.array_split(np.array(ids), count) if len(chunk)]
+        self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_child_start, initargs=(database, self.threads, ids))
+        list(self.pool.map(_child_model, ["dates"] * self.processes, self.batches[: self.processes]))  # started
+
+    @property
+    def label(self) -> str:
+        return f"{self.processes} processes x {self.threads} torch thread{'s' if self.threads > 1 else ''}"
+
+    def analyse(self) -> None:
+        for claimed, errors, skipped in self.pool.map(_child_analyse, self.batches):
+            if errors or skipped or not claimed:
+                raise RuntimeError(f"worker processes failed: {claimed} claimed, {errors} errors, {skipped}")
+
+    def model_only(self, key: str) -> None:
+        done = sum(self.pool.map(_child_model, [key] * len(self.batches), self.batches))
+        if done != sum(len(chunk) for chunk in self.batches):
+            raise RuntimeError(f"{key} returned {done} results")
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
 @dataclass
 class SetResult:
     name: str
@@ -193,12 +271,15 @@ class SetResult:
     probes: list[common.Probe]
     model: dict[str, common.Probe]
     worker: common.Probe
+    shaped_worker: common.Probe
+    shaped_model: dict[str, common.Probe]
     slowest_batch: dict[str, float]
     findings: dict[str, int]
 
 
-def measure_set(name: str, paths: list[Path], user, repeats: int) -> SetResult:
+def measure_set(name: str, paths: list[Path], user, repeats: int, database: str) -> SetResult:
     from django.conf import settings
+    from django.db import connection
 
     from assets.models import Analysis
     from workers import analysis
@@ -233,13 +314,30 @@ def measure_set(name: str, paths: list[Path], user, repeats: int) -> SetResult:
     progress(f"{name}: warming up")
     for probe in probes:
         probe.body()
-    slowest.clear()
-    for round_number in range(1, repeats + 1):
-        progress(f"{name}: round {round_number}/{repeats}")
-        for probe in probes:
-            probe.measure()
+    # The analysers that cost at least a quarter of the slowest one in the warm-up are run alone in
+    # the worker's processes too: the bottleneck there may not be the one-process bottleneck.
+    heavy = [key for key in names if slowest[key] >= 0.25 * max(slowest.values())]
+    connection.close()  # the children open their own
+    progress(f"{name}: starting the worker's processes")
+    shape = WorkerShape(database, ids, batch)
+    try:
+        shaped_worker = common.Probe(f"c. worker path as `make run` runs it: {shape.label}, all {len(names)} "
+                                     f"analysers", count, shape.analyse)
+        shaped_model = {key: common.Probe(f"d. model only: `{key}` in those processes", count,
+                                          lambda key=key: shape.model_only(key)) for key in heavy}
+        for probe in (shaped_worker, *shaped_model.values()):
+            probe.body()
+        probes += [shaped_worker, *shaped_model.values()]
+        slowest.clear()
+        for round_number in range(1, repeats + 1):
+            progress(f"{name}: round {round_number}/{repeats}")
+            for probe in probes:
+                probe.measure()
+    finally:
+        shape.close()
     findings = {key: Analysis.objects.filter(asset_id__in=ids, analyser=key).exclude(text="").count() for key in names}
-    return SetResult(name, describe_files(paths), probes, model, worker, slowest, findings)
+    return SetResult(name, describe_files(paths), probes, model, worker, shaped_worker, shaped_model, slowest,
+                     findings)
 
 
 def annotate(result: SetResult) -> dict[str, float]:
@@ -249,9 +347,18 @@ def annotate(result: SetResult) -> dict[str, float]:
     serial_rate = common.rate(result.worker.images, serial_seconds)
     for key, probe in result.model.items():
         probe.note = "slowest" if key == slowest_key else f"{probe.rate / slowest.rate:.1f}x slowest"
-    result.worker.note = (f"{result.worker.rate / slowest.rate:.0%} of slowest (`{slowest_key}`); "
-                          f"{result.worker.rate / serial_rate:.0%} of all analysers in turn ({serial_rate:.1f} img/s)")
-    return {"slowest": slowest.rate, "serial": serial_rate, "worker": result.worker.rate}
+    for key, probe in result.shaped_model.items():
+        probe.note = f"{probe.rate / result.model[key].rate:.1f}x its rate in one process"
+    # The bar: the slowest analyser's best rate, alone in one process or in the worker's processes.
+    alone = {key: max(probe.rate, result.shaped_model[key].rate if key in result.shaped_model else 0.0)
+             for key, probe in result.model.items()}
+    slowest_key = min(alone, key=alone.get)
+    bar = alone[slowest_key]
+    for probe in (result.worker, result.shaped_worker):
+        probe.note = f"{probe.rate / bar:.0%} of the slowest analyser's best (`{slowest_key}`, {bar:.1f} img/s)"
+    result.worker.note += f"; {result.worker.rate / serial_rate:.0%} of all analysers in turn ({serial_rate:.1f} img/s)"
+    return {"slowest": bar, "serial": serial_rate, "worker": result.worker.rate,
+            "shaped": result.shaped_worker.rate}
 
 
 def render(args: argparse.Namespace, results: list[SetResult], facts: dict[str, str]) -> str:
@@ -271,12 +378,13 @@ def render(args: argparse.Namespace, results: list[SetResult], facts: dict[str, 
         lines.append("")
         lines.append("Slowest batch, seconds per photo, over all rounds (against `seconds_per_subject`): "
                      + ", ".join(f"{key} {seconds:.2f}" for key, seconds in result.slowest_batch.items()))
-        verdict = "meets" if figures["worker"] >= 0.8 * figures["slowest"] else "misses"
-        summary.append(f"{result.name}: worker path {figures['worker']:.1f} img/s, {verdict} the goal of 80% of the "
-                       f"slowest analyser alone ({figures['slowest']:.1f} img/s; "
-                       f"{figures['worker'] / figures['slowest']:.0%}); all analysers one after another allow "
-                       f"{figures['serial']:.1f} img/s, and the worker path reaches "
-                       f"{figures['worker'] / figures['serial']:.0%} of that")
+        best = max(figures["worker"], figures["shaped"])
+        verdict = "meets" if best >= 0.8 * figures["slowest"] else "misses"
+        summary.append(f"{result.name}: worker path {figures['shaped']:.1f} img/s as `make run` runs it "
+                       f"({figures['worker']:.1f} in one process), {verdict} the goal of 80% of the slowest "
+                       f"analyser's best alone ({figures['slowest']:.1f} img/s; {best / figures['slowest']:.0%}); "
+                       f"in one process all analysers one after another allow {figures['serial']:.1f} img/s, and "
+                       f"the one-process worker path reaches {figures['worker'] / figures['serial']:.0%} of that")
     return "\n".join(lines) + "\n\n" + ". ".join(summary) + ".\n"
 
 
@@ -300,12 +408,13 @@ def main(argv: list[str] | None = None) -> int:
         from search.evaluation import isolated_database
         from workers.ml import analysers
 
-        with isolated_database("bench_analysis"):
+        with isolated_database("bench_analysis") as database:
             user = get_user_model().objects.create_user(username="bench", password=None)
             progress("loading the analysers")
             (_, seconds) = common.timed(lambda: [analysers.get_analyser(key) for key in analysers.enabled()])
             models = ", ".join(f"{key} `{analysers.get_analyser(key).model_id}`" for key in analysers.enabled())
-            results = [measure_set("12 MP", big, user, args.repeats), measure_set("small", small, user, args.repeats)]
+            results = [measure_set("12 MP", big, user, args.repeats, database),
+                       measure_set("small", small, user, args.repeats, database)]
             purge_bench_queue()
         import torch
 

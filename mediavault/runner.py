@@ -45,6 +45,13 @@ def _with_torch_threads(count: int, **extra: str) -> dict[str, str]:
     return env
 
 
+def bulk_worker_shape() -> tuple[int, int]:
+    """(processes, torch threads each) of the bulk worker: ``WORKER_CONCURRENCY`` processes (2)
+    sharing this machine's cores."""
+    concurrency = max(1, int(os.environ.get("WORKER_CONCURRENCY", "2")))
+    return concurrency, max(1, len(os.sched_getaffinity(0)) // concurrency)
+
+
 def _children(settings):
     from mediavault import embedded
     from mediavault.supervisor import Child
@@ -58,13 +65,12 @@ def _children(settings):
         children.append(
             Child("redis", embedded.redis_command(socket), ready=lambda p: embedded.wait_for_redis(socket, process=p))
         )
-    concurrency = int(os.environ.get("WORKER_CONCURRENCY", "2"))
-    cores = len(os.sched_getaffinity(0))
+    concurrency, threads = bulk_worker_shape()
     children += [
         # Bulk work yields the processor (nice) and shares the cores between its processes.
         Child("worker", [*celery, "worker", "-Q", "ingest,analyse,embed", "--concurrency", str(concurrency),
                          "--loglevel", "INFO", "--hostname", "mediavault@%h"], nice=10,
-              env=_with_torch_threads(max(1, cores // concurrency))),
+              env=_with_torch_threads(threads)),
         # Its own process, so query encoding never waits behind a batch of bulk embedding; its
         # lanes answer over Redis lists (workers.rpc), queries waiting together share a forward pass.
         Child("realtime", [python, str(settings.BASE_DIR / "manage.py"), "serve_realtime"],

@@ -229,6 +229,32 @@ def test_faces_boxes_are_in_the_pictures_own_pixels(faces):
     assert np.allclose(np.array(second.data["faces"][0]["box"]) / 3.2, first.data["faces"][0]["box"], atol=4)
 
 
+def test_faces_detector_finds_what_the_library_finds(faces):
+    """workers.ml.analysers.mtcnn runs the library's stages with its own crop step: same faces,
+    boxes, probabilities and landmarks as facenet-pytorch's MTCNN.detect on real photos (a batch
+    of one size, a picture without faces among them)."""
+    from facenet_pytorch import MTCNN
+
+    from workers.ml.analysers import mtcnn
+
+    library = MTCNN(keep_all=True, select_largest=False, min_face_size=20, device="cpu").eval()
+    names = ["jpg/exif-org/canon-ixus.jpg", "jpg/exif-org/sony-cybershot.jpg", "jpg/exif-org/olympus-c960.jpg",
+             "jpg/Konica_Minolta_DiMAGE_Z3.jpg"]
+    pictures = [photo(name).convert("RGB").resize((640, 480)) for name in names]
+    boxes, probabilities, landmarks = library.detect(pictures, landmarks=True)
+    ours = mtcnn.detect(faces._detector, [np.asarray(picture) for picture in pictures])
+    counts = []
+    for box, probability, points, (our_box, our_probability, our_points) in zip(
+            boxes, probabilities, landmarks, ours, strict=True):
+        counts.append(len(our_box))
+        if box is None:
+            assert len(our_box) == 0
+            continue
+        assert np.allclose(our_box, box, atol=0.01) and np.allclose(our_probability, probability, atol=1e-5)
+        assert np.allclose(our_points, points, atol=0.01)
+    assert counts[0] >= 3 and counts[2] == 0 and sum(counts) >= 5  # the wedding (and a doubtful fourth), the mountains
+
+
 def test_place_names_city_region_and_country(place):
     arezzo = (43.46744, 11.88513)  # jpg/gps/DSCN0010.jpg
     subjects = [Subject(1, None, latitude=arezzo[0], longitude=arezzo[1]),

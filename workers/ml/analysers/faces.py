@@ -4,7 +4,8 @@ facenet-pytorch's embedding weights, which it downloads at run time, so this nev
 
 facenet-pytorch 2.6.0 pins torch<2.3, numpy<2 and Pillow<10.3 in its metadata; its detector runs
 unchanged on this project's torch 2.14 / numpy 2 / Pillow 13 (checked by tests/workers/
-test_analysers_models.py), so it is installed with ``--no-deps`` from requirements-nodeps.txt.
+test_analysers_models.py), so it is installed with ``--no-deps`` from requirements-nodeps.txt. Its networks are run by
+``mtcnn.py`` (the library's stages with a cheaper crop step: same detections).
 
 ``text``, one phrase per line, from the faces whose probability is at least ``MIN_PROBABILITY``:
 1 face: "person", "one person" (and "portrait" when the face is at least a fifth of the picture's
@@ -76,7 +77,10 @@ class Faces(Analyser):
     def _load(self) -> None:
         from facenet_pytorch import MTCNN
 
+        from workers.ml.analysers import mtcnn
+
         self._detector = MTCNN(keep_all=True, select_largest=False, min_face_size=MIN_FACE, device="cpu").eval()
+        mtcnn.prepare(self._detector)
 
     def analyse(self, subjects: list[Subject]) -> list[Result]:
         results: list[Result | None] = [None] * len(subjects)
@@ -98,16 +102,10 @@ class Faces(Analyser):
 
     def _detect(self, pictures: list[Image.Image]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(boxes Nx4, probabilities N, landmarks Nx5x2) per picture, in that picture's pixels."""
+        from workers.ml.analysers import mtcnn
+
         with self._run_lock:
-            boxes, probabilities, landmarks = self._detector.detect(pictures, landmarks=True)
-        found = []
-        for box, probability, points in zip(boxes, probabilities, landmarks, strict=True):
-            if box is None:
-                found.append((np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))))
-            else:  # the detector returns object arrays
-                found.append((np.asarray(box, dtype=np.float64), np.asarray(probability, dtype=np.float64),
-                              np.asarray(points, dtype=np.float64)))
-        return found
+            return mtcnn.detect(self._detector, [np.asarray(picture) for picture in pictures])
 
 
 def _describe(found: tuple[np.ndarray, np.ndarray, np.ndarray], scale: float, size: tuple[float, float]) -> Result:
