@@ -44,3 +44,30 @@ def test_portal_moves_a_page_past_the_window_back(offset, shown_offset, shown_li
     params = response.context["params"]
     assert (params.offset, params.limit) == (shown_offset, shown_limit)
     assert ("Search ranks the best 1,000 results" in response.content.decode()) is notice
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction: SET LOCAL must end with the query
+def test_nearest_sends_its_scan_settings_with_the_query_and_they_end_with_it():
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql if isinstance(sql, str) else sql.as_string(context["connection"].connection))
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '[1,2,3]'::vector")  # pgvector loaded: its settings exist in this session
+        cursor.execute("SHOW hnsw.ef_search")
+        default = cursor.fetchone()[0]
+    with connection.execute_wrapper(record):
+        assert nearest("text", "some-model", [0.1] * 8, visible=Asset.objects.all(), limit=24) == []
+    assert len(sent) == 1  # one round trip
+    assert "SET LOCAL hnsw.ef_search = 400;" in sent[0] and "SET LOCAL hnsw.iterative_scan = relaxed_order;" in sent[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")
+        assert cursor.fetchone()[0] == default != "400"
+        # What nearest relies on: parameters bound client-side, the statements sent as one simple
+        # query, so a SET LOCAL before the SELECT holds for it.
+        cursor.execute("SET LOCAL hnsw.ef_search = 77; SELECT current_setting('hnsw.ef_search'), %s", ["bound"])
+        while cursor.description is None and cursor.nextset():
+            pass
+        assert cursor.fetchall() == [("77", "bound")]
