@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
 
 from assets.models import Analysis, Embedding, Rendition
+from mediavault.rows import instances, plain_columns
 
 # What the representation, search documents and explanations read of an analysis.
 SHOWN_ANALYSIS_FIELDS = ("asset_id", "analyser", "model_id", "text", "corrected_text", "error")
@@ -29,14 +30,8 @@ _SHOWN = (
 @cache
 def _statement(model, fields: tuple[str, ...] | None, order: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     quote = connections["default"].ops.quote_name
-    # In the model's field order, as from_db reads a partial row; only fields whose database value
-    # is the Python value (no from_db_value to apply), as a raw cursor hands them over.
-    columns = [field for field in model._meta.concrete_fields if fields is None or field.attname in fields]
-    converted = [field.name for field in columns if hasattr(field, "from_db_value")]
-    if converted:
-        raise TypeError(f"{model.__name__}: {converted} need converting; read them through the ORM")
-    names = tuple(field.attname for field in columns)
-    sql = (f"SELECT {', '.join(quote(field.column) for field in columns)} FROM {quote(model._meta.db_table)} "
+    columns, names = plain_columns(model, fields)
+    sql = (f"SELECT {columns} FROM {quote(model._meta.db_table)} "
            f"WHERE asset_id = ANY(%s) ORDER BY asset_id, {', '.join(quote(name) for name in order)}")
     return sql, names
 
@@ -48,7 +43,8 @@ def _attach(assets: list, using: str) -> None:
     Statements written once rather than querysets: Django's prefetch compiles a queryset per
     relation on every page and builds a filtered queryset per asset and relation, together ~15% of
     the web's CPU under the load benchmark (py-spy). The rows become model instances as the ORM's
-    own would (`from_db`, the reverse foreign key cached), so every reader sees what it did.
+    own would (`mediavault.rows.instances`, the reverse foreign key cached), so every reader sees
+    what it did.
     """
     if not assets:
         return
@@ -64,8 +60,7 @@ def _attach(assets: list, using: str) -> None:
                 cursor.nextset()
             rows: dict[int, list] = defaultdict(list)
             asset_field = model._meta.get_field("asset")
-            for values in cursor.fetchall():
-                row = model.from_db(using, names, values)
+            for row in instances(model, using, names, cursor.fetchall()):
                 owner = by_id[row.asset_id]
                 asset_field.set_cached_value(row, owner)
                 rows[row.asset_id].append(row)

@@ -50,6 +50,28 @@ def test_a_token_with_a_null_character_answers_401_not_500(path, alice):
     assert get_assets(key).status_code == 200  # the real key still works
 
 
+def test_a_token_signs_in_its_user_in_one_statement_and_an_inactive_one_nobody(alice):
+    """The lookup is one fixed statement (accounts.authentication): the user and token it builds are
+    the ORM's own, and a deactivated account's token is refused as DRF refuses it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.authentication import ExpiringTokenAuthentication
+
+    key = Token.objects.create(user=alice).key
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {key}")
+    with CaptureQueriesContext(connection) as queries:
+        user, token = ExpiringTokenAuthentication().authenticate(request)
+    assert len(queries) == 1
+    assert (user.pk, user.username, user.is_staff, user.password) == (alice.pk, "alice", True, alice.password)
+    assert token.key == key and token.user is user and token.created == Token.objects.get(key=key).created
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = get_assets(key)
+    assert response.status_code == 401 and response.json() == {"detail": "User inactive or deleted."}
+
+
 def test_a_signed_in_non_staff_user_still_gets_403(erin):
     client = Client()
     client.force_login(erin)
