@@ -68,7 +68,7 @@ class Child:
     stop_signal: int = signal.SIGTERM
     env: dict[str, str] | None = None
     ready: Callable[[subprocess.Popen], None] | None = None  # waits until the child serves, or raises
-    nice: int = 0  # scheduling priority below the others (background work must not slow the web)
+    nice: int = 0  # how far below the default scheduling priority (what others wait on runs first)
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0

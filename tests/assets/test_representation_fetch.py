@@ -1,5 +1,6 @@
 """assets.representation: what every door shows of many assets, fetched in two round trips (the
-assets, then their three relations sent together) however many assets there are, and equal to what the ORM's own relations hold."""
+assets, then their three relations sent together) however many assets there are, and equal to
+what the ORM's own relations hold."""
 
 from __future__ import annotations
 

@@ -116,3 +116,16 @@ def test_a_second_runner_on_the_same_directory_refuses_to_start(tmp_path):
         hold_instance_lock(tmp_path / "run.lock")
     first.close()  # the first one stops: the next may start
     hold_instance_lock(tmp_path / "run.lock").close()
+
+
+def test_what_a_search_waits_on_runs_first_and_bulk_work_last(monkeypatch):
+    """Scheduling priorities of `make run`'s children: the realtime worker (every search waits on
+    its encoding) above the web, the web above the bulk worker; and a child really runs at its own."""
+    from mediavault import runner
+
+    monkeypatch.setattr(settings, "BROKER_EMBEDDED", False)  # no embedded Redis child to probe for
+    nice = {child.name: child.nice for child in runner._children(settings)}
+    assert nice["realtime"] < nice["web"] < nice["worker"]
+    probe = Child("probe", [sys.executable, "-c", "import os; print(os.nice(0))"], nice=nice["web"])
+    output = subprocess.run(probe.command, preexec_fn=probe._in_child, capture_output=True, text=True, check=True)
+    assert int(output.stdout) == os.nice(0) + nice["web"]
