@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
 
 from assets.models import Analysis, Embedding, Rendition
-from mediavault.rows import instances, plain_columns
+from mediavault.rows import instances, plain_columns, result_sets
 
 # What the representation, search documents and explanations read of an analysis.
 SHOWN_ANALYSIS_FIELDS = ("asset_id", "analyser", "model_id", "text", "corrected_text", "error")
@@ -52,15 +52,11 @@ def _attach(assets: list, using: str) -> None:
     statements = [_statement(model, fields, order) for _, model, fields, order in _SHOWN]
     ids = list(by_id)
     with connections[using].cursor() as cursor:
-        # All three in one round trip: Django's psycopg cursor binds parameters client-side and
-        # sends the text as one simple query; each statement's rows are a result set of their own.
-        cursor.execute("; ".join(sql for sql, _ in statements), [ids] * len(statements))
-        for index, ((relation, model, _, _), (_, names)) in enumerate(zip(_SHOWN, statements, strict=True)):
-            if index:
-                cursor.nextset()
+        fetched = result_sets(cursor, [sql for sql, _ in statements], [ids] * len(statements))
+        for (relation, model, _, _), (_, names), found in zip(_SHOWN, statements, fetched, strict=True):
             rows: dict[int, list] = defaultdict(list)
             asset_field = model._meta.get_field("asset")
-            for row in instances(model, using, names, cursor.fetchall()):
+            for row in instances(model, using, names, found):
                 owner = by_id[row.asset_id]
                 asset_field.set_cached_value(row, owner)
                 rows[row.asset_id].append(row)

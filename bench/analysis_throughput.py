@@ -223,6 +223,10 @@ def _child_analyse(ids: list[int]) -> tuple[int, int, dict]:
     return report.claimed, report.errors, report.skipped
 
 
+def _child_ready(_: int) -> int:
+    return os.getpid()
+
+
 def _child_model(key: str, ids: list[int]) -> int:
     from workers.ml import analysers
 
@@ -244,7 +248,7 @@ class WorkerShape:
         self.batches = [chunk.tolist() for chunk in np.array_split(np.array(ids), count) if len(chunk)]
         self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_child_start, initargs=(database, self.threads, ids))
-        list(self.pool.map(_child_model, ["dates"] * self.processes, self.batches[: self.processes]))  # started
+        list(self.pool.map(_child_ready, range(self.processes)))  # spawned and initialised before any timing
 
     @property
     def label(self) -> str:

@@ -45,3 +45,19 @@ def instances(model, using: str, names: tuple[str, ...], rows) -> list:
         instance._state = state
         built.append(instance)
     return built
+
+
+def result_sets(cursor, statements: list[str], params: list) -> list[list[tuple]]:
+    """The rows of each statement that returns rows, the statements sent in one round trip.
+
+    Django's psycopg cursor binds parameters client-side and sends the text as one simple query:
+    its statements run as one implicit transaction (a ``SET LOCAL`` among them lasts exactly for
+    the rest; inside an outer atomic block, until that ends), and each result is a set of its own.
+    """
+    cursor.execute("; ".join(statements), params)
+    found = []
+    while True:
+        if cursor.description is not None:  # a SET or other command returns no rows
+            found.append(cursor.fetchall())
+        if not cursor.nextset():
+            return found

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from assets.models import Asset
 from assets.vector_index import vector_expression
+from mediavault.rows import result_sets
 
 # Measured at 1M 1024-d vectors (bench/search_latency.py, graph built with ef_construction 128):
 # recall@10 against exact search, all visible / one team in ten: 0.950 / 0.946 at ef_search 200,
@@ -75,20 +76,14 @@ def nearest(
         params.append(list(exclude_ids))
     params += [literal, limit]
     if exact:
-        scan = "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; "
+        scan = ["SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off"]
     else:
-        scan = (f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}; "
-                f"SET LOCAL hnsw.ef_search = {min(max(EF_SEARCH, int(limit)), MAX_EF_SEARCH)}; "
-                f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}; ")
-    # One round trip instead of six (BEGIN, three SETs, the query, COMMIT): Django's psycopg cursor
-    # binds parameters client-side and sends the text as a simple query, whose statements run as one
-    # implicit transaction, so SET LOCAL lasts exactly for this query (inside an outer atomic block,
-    # until that block ends, as before).
+        scan = [f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}",
+                f"SET LOCAL hnsw.ef_search = {min(max(EF_SEARCH, int(limit)), MAX_EF_SEARCH)}",
+                f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"]
+    # One round trip instead of six (BEGIN, the SETs, the query, COMMIT); SET LOCAL lasts for the query.
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL(scan) + statement, params)
-        while cursor.description is None and cursor.nextset():  # past the SETs' results
-            pass
-        rows = cursor.fetchall()
+        (rows,) = result_sets(cursor, [*scan, statement.as_string(cursor.connection)], params)
     # relaxed_order may return neighbours slightly out of order; the distances are exact.
     rows.sort(key=lambda row: (row[1], row[0]))
     return [(asset_id, 1.0 - float(distance)) for asset_id, distance in rows]
