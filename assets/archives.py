@@ -14,7 +14,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 from assets.errors import RejectedUpload
-from assets.imaging import SIGNATURE_BYTES, sniff_signature
+from assets.filetypes import SIGNATURE_BYTES, sniff
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 1024 * 1024
@@ -76,7 +76,7 @@ def open_archive(stream: BinaryIO) -> zipfile.ZipFile:
 def iter_members(archive: zipfile.ZipFile) -> Iterator[Member]:
     """Extract each file member to a temporary file, never trusting the sizes the headers declare.
 
-    A member whose first bytes are no image format we take is not extracted: its head alone is
+    A member whose first bytes are no format we take is not extracted: its head alone is
     handed on, for the upload to refuse as any file of that type (2,000 members of 1 MiB zeros
     would otherwise each be inflated and hashed in the request)."""
     for info in archive.infolist():
@@ -85,7 +85,7 @@ def iter_members(archive: zipfile.ZipFile) -> Iterator[Member]:
         filename = posixpath.basename(info.filename.replace("\\", "/"))
         try:
             head = _head(archive, info)
-            if sniff_signature(head) is None:
+            if sniff(head) is None:
                 yield Member(path=info.filename, filename=filename, file=io.BytesIO(head))
                 continue
             spool = _extract(archive, info)

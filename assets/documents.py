@@ -32,6 +32,7 @@ FIELDS = (
     Field("metadata", "embedded metadata", 2),
     Field("filename", "file name", 2),
     Field("camera", "camera", 1),
+    Field("pages", "document text", 1),
     Field("text_in_image", "text in the picture", 1),
     Field("labels", "what it shows", 1),
     Field("faces", "people", 1),
@@ -40,8 +41,9 @@ FIELDS = (
     Field("dates", "date", 1),
 )
 BY_NAME = {field.name: field for field in FIELDS}
-# Fields an analyser fills, each from its Analysis row of the same name.
-ANALYSED = frozenset({"text_in_image", "labels", "faces", "colours", "place", "dates"})
+# Fields an analyser fills, each from its Analysis row of the same name ("pages", a PDF's text, is
+# written at ingest: the file's own words, read like its metadata).
+ANALYSED = frozenset({"text_in_image", "labels", "faces", "colours", "place", "dates", "pages"})
 # Asset columns the document reads (besides its analyses): a write that touches none of them
 # leaves the document as it was.
 ASSET_COLUMNS = frozenset(
@@ -52,7 +54,7 @@ ASSET_COLUMNS = frozenset(
 def _metadata_text(exif: dict) -> str:
     embedded = (exif or {}).get("embedded") or {}
     parts = []
-    for key in ("headline", "creator", "copyright", "city", "region", "country", "location"):
+    for key in ("headline", "creator", "album", "copyright", "city", "region", "country", "location"):
         value = embedded.get(key)
         if isinstance(value, str) and value:
             parts.append(value)

@@ -41,7 +41,11 @@ def title_from_filename(name: str) -> str:
 
 
 # Extensions that name each stored type, besides the canonical one in assets.storage.EXTENSIONS.
-_ALSO_NAMED = {"image/jpeg": {"jpeg", "jpe"}, "image/tiff": {"tiff"}, "image/heif": {"heic"}, "image/heic": {"heif"}}
+_ALSO_NAMED = {
+    "image/jpeg": {"jpeg", "jpe"}, "image/tiff": {"tiff"}, "image/heif": {"heic"}, "image/heic": {"heif"},
+    "video/mp4": {"m4v"}, "video/quicktime": {"qt"}, "audio/mp4": {"m4b", "mp4"}, "audio/ogg": {"oga", "opus"},
+    "audio/wav": {"wave"},
+}
 # What counts as an extension to replace: a short run of letters and digits after the last dot.
 _EXTENSION = re.compile(r"^(?P<stem>.+)\.(?P<ext>[A-Za-z0-9]{1,10})$", re.DOTALL)
 

@@ -160,7 +160,7 @@ _IPTC_DATASETS = {
 _IPTC_UTF8 = b"\x1b%G"  # dataset 1:90, the coded character set: ESC % G is UTF-8
 
 
-def _clean(value: Any, limit: int) -> str | None:
+def clean_text(value: Any, limit: int) -> str | None:
     """One line of readable text: any whitespace (a caption's newlines) becomes one space; NUL, other
     control and invisible format characters (bidi overrides, zero-width) go; at most `limit` characters."""
     if isinstance(value, bytes):
@@ -171,11 +171,11 @@ def _clean(value: Any, limit: int) -> str | None:
     return " ".join(kept.split())[:limit].rstrip() or None
 
 
-def _keywords(values: list[str]) -> list[str]:
+def normalised_keywords(values: list[str]) -> list[str]:
     """Normalised as tags are (trimmed, lower case, unique), at most MAX_TAGS of them."""
     keywords: list[str] = []
     for value in values[:MAX_RAW_KEYWORDS]:
-        cleaned = _clean(value, 256)
+        cleaned = clean_text(value, 256)
         for tag in normalise_tags([cleaned] if cleaned else []):
             if tag not in keywords:
                 keywords.append(tag)
@@ -275,13 +275,13 @@ def extract_embedded(image: Image.Image) -> dict[str, Any]:
     IPTC-IIM for what XMP lacks; keywords from both), cleaned; missing fields omitted."""
     xmp, iptc = _xmp_values(image), _iptc_values(image)
     embedded: dict[str, Any] = {}
-    keywords = _keywords([*xmp.get("keywords", []), *iptc.get("keywords", [])])
+    keywords = normalised_keywords([*xmp.get("keywords", []), *iptc.get("keywords", [])])
     if keywords:
         embedded["keywords"] = keywords
     for field, limit in EMBEDDED_LIMITS.items():
         values = xmp.get(field) or iptc.get(field) or []
         # Several creators are one credit line; other fields keep their first value.
-        text = _clean(", ".join(values) if field == "creator" else (values[0] if values else None), limit)
+        text = clean_text(", ".join(values) if field == "creator" else (values[0] if values else None), limit)
         if text:
             embedded[field] = text
     return embedded

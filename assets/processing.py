@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 
 from django.conf import settings
@@ -17,9 +18,11 @@ from PIL import Image
 from assets import leases
 from assets.actions import pipeline
 from assets.actions.pipeline import IngestResult, RenditionData
+from assets.errors import RejectedUpload
 from assets.imaging import jpeg_thumbnail, upright
 from assets.metadata import extract_exif
-from assets.models import Asset
+from assets.models import Asset, MediaType
+from assets.models.assets import thumbnail_spec
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +37,47 @@ def process_asset(asset_id: int) -> str:
         return "skipped: not pending (done, claimed by another worker, or gone)"
     with leases.kept(pipeline.INGEST, claim.token):
         try:
-            result = extract(claim.assets[0])
+            result = extract(claim.assets[0], _progress_reporter(claim))
         except Exception as exc:
             log.exception("processing asset %s failed", asset_id)
-            kept = pipeline.fail_ingest(claim, f"processing failed: {type(exc).__name__}: {exc}")
+            kept = pipeline.fail_ingest(claim, f"processing failed: {_reason(exc)}")
             return "failed" if kept else "discarded: the asset changed while it was processed"
-    if not pipeline.finish_ingest(claim, result):
-        return "discarded: the asset changed while it was processed"
+    try:
+        if not pipeline.finish_ingest(claim, result):
+            return "discarded: the asset changed while it was processed"
+    finally:
+        for rendition in result.renditions:
+            if rendition.path:
+                os.unlink(rendition.path)
     return f"ready in {result.seconds:.2f}s"
 
 
-def spec_for(size: int) -> str:
-    return f"max{size}"
+def _reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, RejectedUpload) else f"{type(exc).__name__}: {exc}"
 
 
-def extract(asset: Asset) -> IngestResult:
-    """EXIF, GPS, upright dimensions and one JPEG rendition per configured size."""
+def _progress_reporter(claim):
+    """Writes the fraction done at most every 2 s: a progress bar, not a database load."""
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            pipeline.report_progress(claim, fraction)
+
+    return report
+
+
+def extract(asset: Asset, progress=lambda fraction: None) -> IngestResult:
+    """What the file holds: for a photo its EXIF, GPS, upright dimensions and one JPEG rendition per
+    configured size; for video, audio and PDF what ``assets.media_ingest`` makes of them."""
     started = time.monotonic()
+    if asset.media_type != MediaType.IMAGE:
+        from assets.media_ingest import EXTRACTORS
+
+        extracted = EXTRACTORS[asset.media_type](asset, progress)
+        return IngestResult(extracted.fields, extracted.renditions, time.monotonic() - started, extracted.findings)
     sizes = sorted(settings.RENDITION_SIZES)
     with asset.blob.open() as handle, Image.open(handle) as raw:
         exif = extract_exif(raw)
@@ -58,7 +85,7 @@ def extract(asset: Asset) -> IngestResult:
     renditions = []
     for size in sizes:
         data, width, height = jpeg_thumbnail(image, size)
-        renditions.append(RenditionData(spec_for(size), data, width, height))
+        renditions.append(RenditionData(thumbnail_spec(size), data, width, height))
     gps = exif.get("gps") or {}
     orientation = exif.get("orientation")
     width, height = asset.width, asset.height
@@ -78,3 +105,4 @@ def extract(asset: Asset) -> IngestResult:
         "height": height,
     }
     return IngestResult(fields, renditions, time.monotonic() - started)
+

@@ -14,6 +14,18 @@ EXTENSIONS = {
     "image/tiff": "tif",
     "image/heic": "heic",
     "image/heif": "heif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/x-matroska": "mkv",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/aac": "aac",
+    "audio/wav": "wav",
+    "audio/flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/webm": "webm",
+    "application/pdf": "pdf",
 }
 
 # The top folder of each blob store: orphan sweeps and verify_storage walk these.

@@ -206,6 +206,14 @@ MAX_DECODE_BYTES = envint("MEDIAVAULT_MAX_DECODE_BYTES", 256 * 1024 * 1024, mini
 MAX_ARCHIVE_ENTRIES = envint("MEDIAVAULT_MAX_ARCHIVE_ENTRIES", 2000, minimum=1)
 MAX_ARCHIVE_BYTES = envint("MEDIAVAULT_MAX_ARCHIVE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 MAX_ARCHIVE_RATIO = envint("MEDIAVAULT_MAX_ARCHIVE_RATIO", 100, minimum=1)
+# Video, audio and PDF (assets.av_probe, assets.pdf): what an upload may hold.
+MAX_MEDIA_SECONDS = envint("MEDIAVAULT_MAX_MEDIA_SECONDS", 4 * 3600, minimum=1)
+MAX_VIDEO_PIXELS = envint("MEDIAVAULT_MAX_VIDEO_PIXELS", 8192 * 4320, minimum=1)  # one frame: 8K
+MAX_PDF_PAGES = envint("MEDIAVAULT_MAX_PDF_PAGES", 2000, minimum=1)
+# Page thumbnails a PDF gets (the first is the asset's thumbnail); every page's text is indexed.
+PDF_PREVIEW_PAGES = envint("MEDIAVAULT_PDF_PREVIEW_PAGES", 12, minimum=1)
+# Thumbnails in a video's strip (the poster frame is chosen among them).
+VIDEO_STRIP_FRAMES = envint("MEDIAVAULT_VIDEO_STRIP_FRAMES", 8, minimum=1)
 # Request bodies for bulk uploads can be large; Django streams files to disk past this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("MEDIAVAULT_MAX_FILES_PER_REQUEST", 1000, minimum=1)

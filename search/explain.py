@@ -23,5 +23,22 @@ def matched_fields(asset, query: str, *, key: str | None = None) -> list[dict]:
         if key and key in keys.get(spec.name, ()):
             held = [query.strip()]  # the identifier, whole: not its parts
         if held:
-            found.append({"field": BY_NAME[spec.name].label, "terms": held})
+            entry = {"field": BY_NAME[spec.name].label, "terms": held}
+            if spec.name == "pages":
+                entry["pages"] = _pages_holding(text, set(held))
+            found.append(entry)
     return found
+
+
+MAX_PAGES_NAMED = 10
+
+
+def _pages_holding(text: str, terms: set[str]) -> list[int]:
+    """The numbers of the document's pages that hold any of `terms` (the first few)."""
+    pages = []
+    for number, page in enumerate(text.split("\f"), start=1):
+        if terms & set(analyze(page)):
+            pages.append(number)
+            if len(pages) == MAX_PAGES_NAMED:
+                break
+    return pages

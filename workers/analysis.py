@@ -22,7 +22,8 @@ from django.db import connection
 from assets import leases
 from assets.actions import pipeline
 from assets.imaging import open_upright
-from assets.models import Asset, Rendition
+from assets.models import Asset, MediaType, Rendition
+from assets.models.assets import thumbnail_spec
 from workers.ml import analysers
 from workers.ml.analysers import Analyser, Result, Subject
 from workers.ml.errors import ModelUnavailable
@@ -30,6 +31,8 @@ from workers.ml.errors import ModelUnavailable
 log = logging.getLogger(__name__)
 
 IMAGE_SIDE = 1024
+# What has a picture for analysers: a photo, a video's poster frame, a document's first page.
+PICTURED = (MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT)
 
 
 @dataclass
@@ -66,13 +69,15 @@ def _picture(asset: Asset, thumbnails: dict[int, Rendition]):
 
 def subjects_for(assets: list[Asset]) -> list[Subject]:
     largest: dict[int, Rendition] = {}
-    for rendition in Rendition.objects.filter(asset__in=assets).select_related("blob"):
+    # The thumbnails only: a video's strip frames and playable copy, a document's later pages are not it.
+    thumbnails = [thumbnail_spec(size) for size in settings.RENDITION_SIZES]
+    for rendition in Rendition.objects.filter(asset__in=assets, spec__in=thumbnails).select_related("blob"):
         current = largest.get(rendition.asset_id)
         if current is None or rendition.width * rendition.height > current.width * current.height:
             largest[rendition.asset_id] = rendition
     return [
-        Subject(asset.pk, _picture(asset, largest), asset.taken_at, asset.gps_latitude, asset.gps_longitude,
-                asset.exif or {})
+        Subject(asset.pk, _picture(asset, largest) if asset.media_type in PICTURED else None, asset.taken_at,
+                asset.gps_latitude, asset.gps_longitude, asset.exif or {}, has_picture=asset.media_type in PICTURED)
         for asset in assets
     ]
 
@@ -138,10 +143,11 @@ def analyse_claimed(claim: pipeline.Claim, names: list[str] | None = None) -> An
                 report.skipped[name] = exc.reason
                 continue
             started = time.perf_counter()
-            answers = _run(analyser, subjects)
+            looked_at = [s for s in subjects if s.has_picture or not analyser.needs_image]
+            answers = _run(analyser, looked_at)
             report.seconds[name] = time.perf_counter() - started
-            each = report.seconds[name] / max(1, len(subjects))
-            for subject, answer in zip(subjects, answers, strict=True):
+            each = report.seconds[name] / max(1, len(looked_at))
+            for subject, answer in zip(looked_at, answers, strict=True):
                 if isinstance(answer, str):
                     findings.append(pipeline.Finding(subject.asset_id, name, analyser.model_id, error=answer))
                     report.errors += 1

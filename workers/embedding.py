@@ -20,7 +20,7 @@ from django.conf import settings
 
 from assets import leases
 from assets.actions import pipeline
-from assets.models import Asset, Embedding, EmbeddingKind
+from assets.models import Asset, Embedding, EmbeddingKind, MediaType
 from assets.vector_index import ensure_hnsw_index
 from workers.ml import registry
 from workers.ml.errors import ModelUnavailable
@@ -90,7 +90,10 @@ def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
 
 
 def _decode(model, asset: Asset):
-    with asset.blob.open() as handle:
+    blob = asset.picture_blob()
+    if blob is None:
+        raise ValueError("no picture: ingest made no thumbnail")
+    with blob.open() as handle:
         image = load_image_for_model(handle, model.image_size)
     return model.preprocess(image)
 
@@ -105,7 +108,8 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
             "asset_id", flat=True
         )
     )
-    todo = [a for a in assets if force or a.pk not in have]
+    # A sound has no picture: its vectors are text vectors only.
+    todo = [a for a in assets if (force or a.pk not in have) and a.media_type != MediaType.AUDIO]
     size = settings.EMBED_BATCH_SIZE
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     decode_s = encode_s = 0.0

@@ -91,6 +91,13 @@ def store_bytes(store_name: str, data: bytes, mime_type: str, written: list) -> 
     return store(store_name, data, sha256=digest, size=len(data), mime_type=mime_type, written=written)
 
 
+def store_file(store_name: str, handle, mime_type: str, written: list) -> Blob:
+    """`store` for a file too large to hold in memory (a video's playable copy): hashed as it is read."""
+    handle.seek(0)
+    sha256, size = _file_digest(handle)
+    return store(store_name, handle, sha256=sha256, size=size, mime_type=mime_type, written=written)
+
+
 def lock(blob_ids: Iterable[int]) -> list[Blob]:
     """Lock these blob rows (in id order) before removing rows that reference them."""
     return list(Blob.objects.select_for_update().filter(pk__in=set(blob_ids)).order_by("pk"))
@@ -188,13 +195,17 @@ class StorageReport:
         return not (self.missing or self.mismatched or self.orphans)
 
 
-def _digest(storage, name: str) -> tuple[str, int]:
+def _file_digest(handle) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    with storage.open(name, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
+    while chunk := handle.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _digest(storage, name: str) -> tuple[str, int]:
+    with storage.open(name, "rb") as handle:
+        return _file_digest(handle)
 
 
 def verify(checksums: bool = True, progress=None) -> StorageReport:

@@ -147,6 +147,13 @@ class RenditionData:
     width: int
     height: int
     mime_type: str = "image/jpeg"
+    path: str | None = None  # a large rendition (a video's playable copy) comes as a file instead of `data`
+
+    def stored(self, written: list):
+        if self.path is None:
+            return blobs.store_bytes(BlobStore.RENDITION, self.data, self.mime_type, written)
+        with open(self.path, "rb") as handle:
+            return blobs.store_file(BlobStore.RENDITION, handle, self.mime_type, written)
 
 
 @dataclass
@@ -154,12 +161,20 @@ class IngestResult:
     fields: dict  # metadata columns (EXIF, camera, dimensions, ...)
     renditions: list[RenditionData] = field(default_factory=list)
     seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)  # what the file itself says (a PDF's text)
 
 
 INGEST_FIELDS = frozenset({
     "exif", "camera_make", "camera_model", "lens", "orientation", "taken_at", "gps_latitude", "gps_longitude",
-    "width", "height",
+    "width", "height", "duration", "media_info",
 })
+
+
+def report_progress(claim: Claim, fraction: float) -> bool:
+    """How far a long ingest step has got, while the claim holds; False once it is lost."""
+    fraction = min(1.0, max(0.0, float(fraction)))
+    return bool(Asset.objects.filter(**{INGEST.claim: claim.token, INGEST.status: INGEST.active}).update(
+        ingest_progress=round(fraction, 3)))
 
 
 def finish_ingest(claim: Claim, result: IngestResult) -> bool:
@@ -176,10 +191,10 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
             return False
         asset = held[0]
         old = {r.spec: r for r in Rendition.objects.select_for_update().filter(asset=asset)}
-        made = {
-            r.spec: (r, blobs.store_bytes(BlobStore.RENDITION, r.data, r.mime_type, written)) for r in result.renditions
-        }
-        replaced = [old[spec].blob_id for spec in made if spec in old and old[spec].blob_id != made[spec][1].pk]
+        made = {r.spec: (r, r.stored(written)) for r in result.renditions}
+        # Renditions this ingest did not make (a proxy the new settings no longer need) go too.
+        replaced = [r.blob_id for spec, r in old.items() if spec not in made or r.blob_id != made[spec][1].pk]
+        Rendition.objects.filter(asset=asset).exclude(spec__in=list(made)).delete()
         for spec, (data, blob) in made.items():
             Rendition.objects.update_or_create(
                 asset=asset, spec=spec,
@@ -190,9 +205,11 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
         offered = embedded.offered_changes(asset, result.fields.get("exif", asset.exif))
         stored = {**result.fields, **offered}
         before = {name: getattr(asset, name) for name in stored}
+        _store_findings(result.findings)
         values = {
             **stored,
             **_release_claim(INGEST, Status.READY),
+            "ingest_progress": None,
             # New metadata and thumbnails: analyse and embed again, whatever came before.
             **ANALYSIS.reset(),
             **EMBEDDING.reset(),
@@ -312,6 +329,16 @@ class Finding:
     seconds: float = 0.0
 
 
+def _store_findings(findings: list[Finding]) -> None:
+    """The machine's results; a person's correction (``corrected_text``) stays as it was."""
+    for finding in findings:
+        Analysis.objects.update_or_create(
+            asset_id=finding.asset_id, analyser=finding.analyser,
+            defaults={"model_id": finding.model_id, "text": finding.text[:100_000], "data": finding.data,
+                      "error": finding.error[:1000], "seconds": round(finding.seconds, 4)},
+        )
+
+
 def finish_analysis(claim: Claim, findings: list[Finding], skipped: dict[str, str] | None = None) -> list[int]:
     """Store the findings of the assets still held under the claim, keep the keyword index in step and,
     where what search reads changed, queue new text vectors. A person's correction of a finding is
@@ -325,12 +352,7 @@ def finish_analysis(claim: Claim, findings: list[Finding], skipped: dict[str, st
             (a.asset_id, a.analyser): a.searchable_text
             for a in Analysis.objects.select_for_update().filter(asset_id__in=held)
         }
-        for finding in mine:
-            Analysis.objects.update_or_create(
-                asset_id=finding.asset_id, analyser=finding.analyser,
-                defaults={"model_id": finding.model_id, "text": finding.text[:100_000], "data": finding.data,
-                          "error": finding.error[:1000], "seconds": round(finding.seconds, 4)},
-            )
+        _store_findings(mine)
         after = {
             (a.asset_id, a.analyser): a.searchable_text for a in Analysis.objects.filter(asset_id__in=held)
         }

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assets import archives, filenames, imaging, keyword_index, queue
+from assets import archives, filenames, filetypes, inspection, keyword_index, queue
 from assets.actions import audit, blobs, permissions
 from assets.actions.deletion import restore_locked
 from assets.errors import RejectedUpload
@@ -82,23 +82,23 @@ def upload_asset(user, stream: BinaryIO, raw_filename: str | None, options: Asse
             raise RejectedUpload(f"file is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes")
         # The type from the first bytes before anything reads the whole file: most refusals cost nothing.
         stream.seek(0)
-        head = stream.read(imaging.SIGNATURE_BYTES)
+        head = stream.read(filetypes.SIGNATURE_BYTES)
         if not head:
             raise RejectedUpload("file is empty")
-        imaging.check_signature(head)
+        filetype = filetypes.check(head)
         sha256, size = _hash(stream)
         if size == 0:
             raise RejectedUpload("file is empty")
         existing = Asset.objects.filter(owner=user, sha256=sha256).first()
         if existing is not None and not existing.in_trash:
             return UploadResult(name, "duplicate", existing, "you already uploaded this file")
-        info = imaging.inspect_image(stream)
+        info = inspection.inspect_upload(stream, filetype)
         return _store(user, stream, name, sha256, size, info, options)
     except RejectedUpload as exc:
         return UploadResult(shown_name, "rejected", reason=exc.reason)
 
 
-def _store(user, stream, name, sha256, size, info: imaging.ImageInfo, options: AssetOptions) -> UploadResult:
+def _store(user, stream, name, sha256, size, info: inspection.MediaInfo, options: AssetOptions) -> UploadResult:
     try:
         with blobs.new_files() as written, transaction.atomic():
             # Lock order: the asset row (a trashed copy of these bytes), then the blob, then the index.
@@ -122,9 +122,12 @@ def _store(user, stream, name, sha256, size, info: imaging.ImageInfo, options: A
                 tags=list(options.tags),
                 sha256=sha256,
                 mime_type=info.mime_type,
+                media_type=info.media_type,
                 byte_size=size,
                 width=info.width,
                 height=info.height,
+                duration=info.duration,
+                media_info=info.details,
                 queued_at=timezone.now(),
             )
             keyword_index.reindex([asset.pk])

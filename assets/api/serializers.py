@@ -5,6 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assets import playback
 from assets.models import Asset, AuditEntry, Team, Visibility
 from assets.representation import shown
 from assets.tags import normalise_tags
@@ -72,8 +73,8 @@ class AssetSerializer(serializers.ModelSerializer):
         model = Asset
         fields = [
             "id", "uid", "title", "description", "tags", "owner", "team", "visibility",
-            "original_filename", "mime_type", "media_type", "byte_size", "width", "height", "sha256",
-            "status", "error", "embedding_status", "embedding_error", "caption",
+            "original_filename", "mime_type", "media_type", "byte_size", "width", "height", "duration", "media_info",
+            "sha256", "status", "error", "ingest_progress", "embedding_status", "embedding_error", "caption",
             "exif", "camera_make", "camera_model", "lens", "taken_at",
             "gps_latitude", "gps_longitude", "orientation", "created_at", "updated_at",
             "urls", "renditions", "embeddings", "findings",
@@ -88,7 +89,8 @@ class AssetSerializer(serializers.ModelSerializer):
     # validate writes and describe the schema; a test holds this output equal to theirs.
     PLAIN = (
         "id", "title", "description", "visibility", "original_filename", "mime_type", "media_type", "byte_size",
-        "width", "height", "sha256", "status", "error", "embedding_status", "embedding_error", "caption", "exif",
+        "width", "height", "duration", "media_info", "sha256", "status", "error", "ingest_progress",
+        "embedding_status", "embedding_error", "caption", "exif",
         "camera_make", "camera_model", "lens", "gps_latitude", "gps_longitude", "orientation",
     )
 
@@ -120,7 +122,10 @@ class AssetSerializer(serializers.ModelSerializer):
 
     def get_urls(self, asset, detail: str | None = None) -> dict:
         detail = detail or self._detail(asset)
-        return {"self": detail, "original": f"{detail}original/"}
+        urls = {"self": detail, "original": f"{detail}original/"}
+        if asset.media_type in playback.PLAYABLE_TYPES:
+            urls["play"] = f"{detail}play/"
+        return urls
 
     def get_renditions(self, asset, detail: str | None = None) -> dict:
         detail = detail or self._detail(asset)

@@ -6,7 +6,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from assets import actions, filenames
+from assets import actions, filenames, playback
 from assets.actions import bulk, pipeline
 from assets.api.filters import AssetFilter
 from assets.api.parsers import JSONParser
@@ -17,7 +17,7 @@ from assets.api.serializers import (
     BulkUploadSerializer,
     TrashedAssetSerializer,
 )
-from assets.downloads import serve_file
+from assets.downloads import range_starts_file, serve_file
 from assets.errors import RejectedUpload
 from assets.models import Asset, Rendition
 from assets.multipart import client_name
@@ -128,9 +128,27 @@ class AssetViewSet(
         asset = self.get_object()
         # Delivered with the extension of the type sniffed from the bytes, whatever the uploader called it.
         filename = filenames.download_name(asset.original_filename, asset.mime_type)
-        response = serve_file(asset.blob, filename=filename, mime_type=asset.mime_type, attachment=True)
-        if request.method == "GET":  # a HEAD request fetches no copy
+        response = serve_file(asset.blob, filename=filename, mime_type=asset.mime_type, attachment=True,
+                              request=request)
+        # A HEAD request fetches no copy, nor does a resumed download's later range.
+        if request.method == "GET" and response.status_code in (200, 206) and range_starts_file(request):
             actions.record_download(request.user, asset, via="api")
+        return response
+
+    @extend_schema(responses={(200, "video/*"): bytes, (206, "video/*"): bytes})
+    @action(detail=True, methods=["get"])
+    def play(self, request, pk=None):
+        """What a player plays: the web-playable proxy of a video or audio file, or the original when
+        it plays in browsers as it is; byte ranges, so a player can seek."""
+        asset = self.get_object()
+        playable = playback.playable(asset)
+        if playable is None:
+            raise Http404("nothing to play: not a video or audio asset, or its playable copy is not made yet")
+        blob, mime_type = playable
+        filename = filenames.download_name(asset.original_filename, mime_type)
+        response = serve_file(blob, filename=filename, mime_type=mime_type, attachment=False, request=request)
+        if request.method == "GET" and response.status_code in (200, 206) and range_starts_file(request):
+            actions.record_download(request.user, asset, via="play")
         return response
 
     @extend_schema(responses={(200, "image/jpeg"): bytes})
@@ -150,7 +168,8 @@ class AssetViewSet(
             raise Http404("no such rendition")
         stem, _ = filenames.split_extension(rendition.asset.original_filename.rstrip(". "))
         filename = filenames.download_name(f"{stem}-{spec}", rendition.mime_type)
-        return serve_file(rendition.blob, filename=filename, mime_type=rendition.mime_type, attachment=False)
+        return serve_file(rendition.blob, filename=filename, mime_type=rendition.mime_type, attachment=False,
+                          request=request)
 
 
 class RestoredSerializer(serializers.Serializer):

@@ -19,6 +19,18 @@ class Visibility(models.TextChoices):
     ORGANISATION = "organisation", "Organisation (all staff)"
 
 
+def thumbnail_spec(size: int) -> str:
+    """The rendition spec of the thumbnail that fits within `size` pixels (settings.RENDITION_SIZES)."""
+    return f"max{size}"
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+    DOCUMENT = "document", "Document (PDF)"
+
+
 class Status(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
@@ -120,10 +132,13 @@ class Asset(models.Model):
     # Copies of the blob's, fixed at upload: (owner, sha256) is unique, and lists show the size.
     sha256 = models.CharField(max_length=64, db_index=True)
     mime_type = models.CharField(max_length=64)
-    media_type = models.CharField(max_length=16, default="image")
+    media_type = models.CharField(max_length=16, choices=MediaType.choices, default=MediaType.IMAGE)
     byte_size = models.BigIntegerField()
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video and audio.")
+    # What the upload's probe found (codecs, frame rate, page count, tags); ingest adds to it.
+    media_info = models.JSONField(default=dict, blank=True)
 
     exif = models.JSONField(default=dict, blank=True)
     camera_make = models.CharField(max_length=128, blank=True)
@@ -141,6 +156,8 @@ class Asset(models.Model):
     processing_attempts = models.PositiveIntegerField(default=0)
     ingest_claim = models.UUIDField(null=True, blank=True, editable=False)
     ingest_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # How far a long ingest step (a video's playable copy) has got, 0..1; None when not measured.
+    ingest_progress = models.FloatField(null=True, blank=True, editable=False)
 
     # Embedding stage: vectors of the active models.
     embedding_status = models.CharField(
@@ -196,6 +213,19 @@ class Asset(models.Model):
 
     def is_editable_by(self, user) -> bool:
         return Asset.objects.editable_by(user).filter(pk=self.pk).exists()
+
+    def picture_blob(self) -> Blob | None:
+        """The file whose picture stands for this asset (what image vectors are made from): a photo's
+        original, a video's poster or a document's first page (their largest thumbnail); None for
+        a sound, or before ingest has made the thumbnail."""
+        if self.media_type == MediaType.IMAGE:
+            return self.blob
+        if self.media_type == MediaType.AUDIO:
+            return None
+        thumbnails = [thumbnail_spec(size) for size in settings.RENDITION_SIZES]
+        rendition = (self.renditions.select_related("blob").filter(spec__in=thumbnails)
+                     .order_by("-width", "-height").first())
+        return rendition.blob if rendition is not None else None
 
     def document_text(self) -> str:
         """What text models and the reranker read for this asset (assets.documents)."""

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from assets import documents, embedded
 from assets.models import Analysis, AnalysisStatus, Asset, Rendition, Status
+from assets.portal.media_display import badge
 from assets.representation import shown
 
 THUMBNAIL_SPEC = "max256"
@@ -20,7 +21,9 @@ PREVIEW_SPEC = "max1024"
 
 
 def _renditions(asset: Asset) -> list[Rendition]:
-    return sorted(shown(asset, "renditions"), key=lambda r: (r.width * r.height, r.spec))
+    """The asset's pictures (not a video's playable copy), smallest first."""
+    pictures = [r for r in shown(asset, "renditions") if r.mime_type.startswith("image/")]
+    return sorted(pictures, key=lambda r: (r.width * r.height, r.spec))
 
 
 def pick_rendition(asset: Asset, spec: str) -> Rendition | None:
@@ -55,6 +58,7 @@ def picture(asset: Asset, spec: str) -> Picture | None:
 def decorate(asset: Asset) -> Asset:
     """Attach what a card needs (``asset.thumb``, ``asset.is_busy``) without further queries."""
     asset.thumb = picture(asset, THUMBNAIL_SPEC)
+    asset.media_badge = badge(asset)
     asset.is_busy = asset.status in (Status.PENDING, Status.PROCESSING)
     return asset
 
@@ -173,6 +177,13 @@ class FindingRow:
 
 def _details(finding: Analysis) -> list[str]:
     data = finding.data if isinstance(finding.data, dict) else {}
+    if finding.analyser == "pages":
+        pages, without = data.get("pages"), data.get("without_text") or []
+        facts = [f"{pages} page{'' if pages == 1 else 's'}"] if isinstance(pages, int) else []
+        if without and isinstance(without, list):
+            shown_pages = ", ".join(str(n) for n in without[:20]) + (" …" if len(without) > 20 else "")
+            facts.append(f"no text layer on page{'' if len(without) == 1 else 's'} {shown_pages}")
+        return facts
     if finding.analyser == "colours":
         colours = data.get("colours") if isinstance(data.get("colours"), list) else []
         return [

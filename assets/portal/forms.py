@@ -18,7 +18,7 @@ from assets.tags import MAX_TAGS, normalise_tags
 
 # Media types the library can filter by. The model does not enumerate them; extend this as ingest
 # learns new kinds of media.
-MEDIA_TYPE_CHOICES = [("image", "Images")]
+MEDIA_TYPE_CHOICES = [("image", "Images"), ("video", "Videos"), ("audio", "Audio"), ("document", "Documents (PDF)")]
 
 
 def teams_of(user):
@@ -62,13 +62,15 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+# What the file picker offers; the server decides from the bytes (assets.filetypes) whatever is picked.
+ACCEPTED_FILES = "image/*,.heic,.heif,video/*,.mkv,audio/*,.flac,.opus,application/pdf,.pdf,.zip"
+
+
 class MultipleFileField(forms.FileField):
     """A file field that accepts several files (the pattern from Django's documentation)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault(
-            "widget", MultipleFileInput(attrs={"accept": "image/*,.heic,.heif,.zip", "class": "file-input"})
-        )
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPTED_FILES, "class": "file-input"}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

@@ -16,7 +16,7 @@ from assets.actions import pipeline
 from assets.errors import RejectedUpload
 from assets.models import Asset, AuditEntry
 from assets.multipart import client_name
-from assets.portal import display, facet_links
+from assets.portal import display, facet_links, media_display
 from assets.portal.access import get_editable_asset, get_visible_asset, staff_required, visible_assets
 from assets.portal.forms import (
     AssetEditForm,
@@ -144,6 +144,9 @@ def _asset_page(request, asset, *, form=None, status=200):
         "findings": display.finding_rows(asset),
         "analysis_busy": asset.analysis_status in display.ANALYSIS_BUSY,
         "location": display.location(asset),
+        "media_facts": media_display.facts(asset),
+        "stills": media_display.stills(asset),
+        "player": media_display.player(asset),
         "renditions": [
             (rendition, display.rendition_url(asset, rendition)) for rendition in shown(asset, "renditions")
         ],

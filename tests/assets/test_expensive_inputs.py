@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from assets import actions, archives, imaging
+from assets import actions, archives, filetypes, imaging
 from assets.models import Asset
 from tests.assets.conftest import make_zip, media_files, unique_jpeg
 
@@ -68,5 +68,5 @@ def test_archive_members_that_are_no_image_are_never_inflated(alice, monkeypatch
 
     assert inflated == ["real.jpg"]
     assert sum(r.status == "rejected" for r in results) == 300
-    assert {r.reason for r in results if r.status == "rejected"} == {imaging.UNSUPPORTED}
+    assert {r.reason for r in results if r.status == "rejected"} == {filetypes.UNSUPPORTED}
     assert [r.filename for r in results if r.status == "created"] == ["zeros.zip/real.jpg"]

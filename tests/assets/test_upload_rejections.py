@@ -62,10 +62,14 @@ def jpeg_with_garbage() -> bytes:
     return bytes(data)
 
 
-def pdf_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), "white").save(buffer, format="PDF")
-    return buffer.getvalue()
+def avi_bytes() -> bytes:
+    """A RIFF file of type AVI: a container beside the WAVE one MediaVault takes, but not on its list."""
+    body = b"AVI LIST" + struct.pack("<I", 4) + b"hdrl"
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# The compound-file header of old Word, Excel and PowerPoint files.
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
 
 
 def bmp_bytes() -> bytes:
@@ -89,8 +93,12 @@ BAD_FILES = [
     pytest.param("logo.svg", lambda: SVG, {}, UNSUPPORTED, id="svg"),
     pytest.param("logo.png", lambda: SVG, {}, UNSUPPORTED, id="svg-named-png"),
     pytest.param("holiday.jpg", lambda: SHELL, {}, UNSUPPORTED, id="shell-script-named-jpg"),
-    pytest.param("doc.pdf", pdf_bytes, {}, UNSUPPORTED, id="pdf"),
-    pytest.param("scan.jpg", pdf_bytes, {}, UNSUPPORTED, id="pdf-named-jpg"),
+    pytest.param("clip.avi", avi_bytes, {}, UNSUPPORTED, id="avi-not-on-the-list"),
+    pytest.param("report.doc", lambda: OLE, {}, UNSUPPORTED, id="word-document"),
+    pytest.param("scan.pdf", lambda: OLE, {}, UNSUPPORTED, id="word-document-named-pdf"),
+    pytest.param("x.pdf", lambda: b"%PDF-1.7\n" + HTML, {}, "corrupt or truncated PDF", id="pdf-header-then-html"),
+    pytest.param("x.mp4", lambda: b"\x00\x00\x00\x18ftypisom" + HTML, {}, "MP4", id="mp4-header-then-html"),
+    pytest.param("x.mp3", lambda: b"ID3\x04\x00\x00\x00\x00\x00\x00" + HTML, {}, "MP3", id="id3-then-html"),
     pytest.param("old.bmp", bmp_bytes, {}, UNSUPPORTED, id="bmp-not-on-the-list"),
     pytest.param("archive.zip", lambda: make_zip({"a.jpg": unique_jpeg()}), {}, UNSUPPORTED, id="zip-to-single"),
     pytest.param("x.png", lambda: b"\x89PNG\r\n\x1a\n" + HTML, {}, "PNG image", id="png-header-then-html"),

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from assets.models import Asset, Visibility
+from assets.portal.forms import ACCEPTED_FILES
 from tests.conftest import make_jpeg, upload_bytes
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def test_upload_form_takes_several_files_and_offers_my_editor_teams(client_for, 
     html = response.content.decode()
     assert 'type="file" name="files"' in html
     assert "multiple" in re.search(r'<input type="file"[^>]*>', html).group(0)
-    assert 'accept="image/*,.heic,.heif,.zip"' in html
+    assert f'accept="{ACCEPTED_FILES}"' in html and "video/*" in ACCEPTED_FILES and ".pdf" in ACCEPTED_FILES
     assert 'enctype="multipart/form-data"' in html
     assert ">Studio</option>" in html
     assert "Newsroom" not in html  # charlie's team

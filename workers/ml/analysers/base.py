@@ -37,6 +37,9 @@ class Subject:
     latitude: float | None = None
     longitude: float | None = None
     exif: dict = field(default_factory=dict)
+    # A sound has no picture to look at (its thumbnail is a drawing of its waveform): picture analysers
+    # pass it by, leaving no finding rather than an error.
+    has_picture: bool = True
 
 
 @dataclass
