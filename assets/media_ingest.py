@@ -31,7 +31,6 @@ from assets.models.assets import thumbnail_spec
 from assets.playback import PROXY_SPEC
 
 PAGES_ANALYSER = "pages"
-FRAME_SIDE = 320  # a strip frame, as the asset page shows it
 PAGE_SIDE = 1024
 MAX_PAGES_TEXT = 100_000  # characters of a document that search reads
 
@@ -111,7 +110,8 @@ def extract_video(asset: Asset, progress: Callable[[float], None]) -> Extracted:
         renditions = _thumbnails(frames[poster][1])
         strip = []
         for index, (seconds, image) in enumerate(frames):
-            data, width, height = jpeg_thumbnail(image, FRAME_SIDE)
+            # As large as the thumbnails: the analysers read frames (text in a frame needs the pixels).
+            data, width, height = jpeg_thumbnail(image, max(_sizes()))
             renditions.append(RenditionData(f"frame{index}", data, width, height))
             strip.append({"spec": f"frame{index}", "seconds": round(seconds, 3)})
         playable = av_proxy.plays_in_browsers(info)

@@ -214,6 +214,9 @@ MAX_PDF_PAGES = envint("MEDIAVAULT_MAX_PDF_PAGES", 2000, minimum=1)
 PDF_PREVIEW_PAGES = envint("MEDIAVAULT_PDF_PREVIEW_PAGES", 12, minimum=1)
 # Thumbnails in a video's strip (the poster frame is chosen among them).
 VIDEO_STRIP_FRAMES = envint("MEDIAVAULT_VIDEO_STRIP_FRAMES", 8, minimum=1)
+# Of those, how many the analysers look at (the poster among them): what a clip shows, reads or has
+# in it anywhere, with the moment, at that many times a photo's analysis cost.
+VIDEO_ANALYSIS_FRAMES = envint("MEDIAVAULT_VIDEO_ANALYSIS_FRAMES", 4, minimum=1)
 # Request bodies for bulk uploads can be large; Django streams files to disk past this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("MEDIAVAULT_MAX_FILES_PER_REQUEST", 1000, minimum=1)

@@ -3,7 +3,9 @@ picture"), for the explanations every door shows."""
 
 from __future__ import annotations
 
-from assets.documents import BY_NAME, FIELDS, field_texts
+from assets.documents import ANALYSED, BY_NAME, FIELDS, field_texts
+from assets.models import Analysis, MediaType
+from assets.portal.media_display import clock
 from search.analyzer import analyze, query_terms
 from search.identifiers import field_keys
 
@@ -42,3 +44,37 @@ def _pages_holding(text: str, terms: set[str]) -> list[int]:
             if len(pages) == MAX_PAGES_NAMED:
                 break
     return pages
+
+
+MAX_MOMENTS = 5
+_ANALYSED_BY_LABEL = {BY_NAME[name].label: name for name in ANALYSED}
+
+
+def add_moments(hits) -> None:
+    """For each video on the page whose analysed fields matched (what it shows, text in the
+    picture, ...), when in the clip: the moments of the frames whose findings hold the matched words,
+    as "seconds" beside the field (and "at", as a player shows them). One query for the whole page,
+    only when a video matched so."""
+    wanted = {}
+    for hit in hits:
+        if hit.asset.media_type != MediaType.VIDEO:
+            continue
+        for entry in hit.explanation.get("matched", []):
+            name = _ANALYSED_BY_LABEL.get(entry["field"])
+            if name is not None:
+                wanted[(hit.asset.pk, name)] = entry
+    if not wanted:
+        return
+    rows = Analysis.objects.filter(asset_id__in={pk for pk, _ in wanted}, analyser__in={n for _, n in wanted},
+                                   corrected_text__isnull=True)
+    for asset_id, analyser, data in rows.values_list("asset_id", "analyser", "data"):
+        entry = wanted.get((asset_id, analyser))
+        frames = data.get("frames") if isinstance(data, dict) else None
+        if entry is None or not isinstance(frames, list):
+            continue
+        terms = {term.lower() for term in entry["terms"]}
+        moments = [f["seconds"] for f in frames if isinstance(f, dict) and isinstance(f.get("seconds"), int | float)
+                   and terms & set(analyze(str(f.get("text", ""))))]
+        if moments:
+            entry["seconds"] = moments[:MAX_MOMENTS]
+            entry["at"] = [clock(seconds, tenths=True) for seconds in entry["seconds"]]

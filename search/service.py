@@ -26,7 +26,7 @@ from assets.representation import represented
 from search import concurrency, cutoff, fusion, identifiers, names
 from search import query as query_language
 from search.bm25 import bm25_scores, coverage_for_ids
-from search.explain import matched_fields
+from search.explain import add_moments, matched_fields
 from search.scopes import scopes_for
 from search.vectors import nearest
 from workers import client
@@ -354,6 +354,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
         )
         for c in page
     ]
+    add_moments(hits)
     signals.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
     return SearchResponse(
         hits, len(ranked), sorted(signals.lists), signals.degraded, facts, signals.timings,

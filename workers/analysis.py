@@ -14,10 +14,12 @@ import io
 import logging
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
 from assets import leases
 from assets.actions import pipeline
@@ -54,32 +56,55 @@ class AnalysisReport:
             self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
-def _picture(asset: Asset, thumbnails: dict[int, Rendition]):
-    """The asset's largest thumbnail, upright RGB; None when it has none (or it cannot be read)."""
-    rendition = thumbnails.get(asset.pk)
+def subjects_for(assets: list[Asset]) -> list[Subject]:
+    """What the analysers look at: each asset's largest thumbnail (a photo, a video's poster, a
+    document's first page), or for a video a few frames of its strip (`keyframes`), one subject each."""
+    thumbnails = [thumbnail_spec(size) for size in settings.RENDITION_SIZES]
+    wanted = Q(spec__in=thumbnails) | Q(asset__media_type=MediaType.VIDEO, spec__startswith="frame")
+    renditions: dict[int, dict[str, Rendition]] = defaultdict(dict)
+    for rendition in Rendition.objects.filter(wanted, asset__in=assets).select_related("blob"):
+        renditions[rendition.asset_id][rendition.spec] = rendition
+    subjects = []
+    for asset in assets:
+        own = renditions[asset.pk]
+        frames = keyframes(asset, own) if asset.media_type == MediaType.VIDEO else []
+        if not frames:
+            largest = max((own[s] for s in thumbnails if s in own), key=lambda r: r.width * r.height, default=None)
+            frames = [(None, largest, True)]
+        for seconds, rendition, poster in frames:
+            picture = _picture(asset, rendition) if asset.media_type in PICTURED else None
+            subjects.append(Subject(asset.pk, picture, asset.taken_at, asset.gps_latitude, asset.gps_longitude,
+                                    asset.exif or {}, has_picture=asset.media_type in PICTURED, seconds=seconds,
+                                    poster=poster))
+    return subjects
+
+
+def keyframes(asset: Asset, renditions: dict[str, Rendition]) -> list[tuple[float, Rendition, bool]]:
+    """(seconds, rendition, is the poster) of the frames a video is analysed in: the poster and
+    others spread evenly over the strip, `VIDEO_ANALYSIS_FRAMES` in all, in time order."""
+    info = asset.media_info or {}
+    strip = [(f.get("seconds"), renditions.get(str(f.get("spec")))) for f in info.get("frames") or []]
+    strip = [(seconds, r) for seconds, r in strip if r is not None and isinstance(seconds, int | float)]
+    if not strip:
+        return []
+    poster = min(range(len(strip)), key=lambda i: abs(strip[i][0] - (info.get("poster_seconds") or 0)))
+    count = min(settings.VIDEO_ANALYSIS_FRAMES, len(strip))
+    spread = {round(i * (len(strip) - 1) / max(1, count - 1)) for i in range(count)} if count > 1 else set()
+    nearest = min(spread, key=lambda i: abs(i - poster), default=None)
+    chosen = (spread - {nearest}) | {poster}
+    return [(strip[i][0], strip[i][1], i == poster) for i in sorted(chosen)]
+
+
+def _picture(asset: Asset, rendition: Rendition | None):
+    """A rendition's picture, upright RGB; None when there is none (or it cannot be read)."""
     if rendition is None:
         return None
     try:
         with rendition.blob.open() as handle:
             return open_upright(io.BytesIO(handle.read()), IMAGE_SIDE)
     except Exception as exc:  # a missing or damaged thumbnail: the image analysers get an error each
-        log.warning("thumbnail of asset %s unreadable: %s", asset.pk, exc)
+        log.warning("picture %s of asset %s unreadable: %s", rendition.spec, asset.pk, exc)
         return None
-
-
-def subjects_for(assets: list[Asset]) -> list[Subject]:
-    largest: dict[int, Rendition] = {}
-    # The thumbnails only: a video's strip frames and playable copy, a document's later pages are not it.
-    thumbnails = [thumbnail_spec(size) for size in settings.RENDITION_SIZES]
-    for rendition in Rendition.objects.filter(asset__in=assets, spec__in=thumbnails).select_related("blob"):
-        current = largest.get(rendition.asset_id)
-        if current is None or rendition.width * rendition.height > current.width * current.height:
-            largest[rendition.asset_id] = rendition
-    return [
-        Subject(asset.pk, _picture(asset, largest) if asset.media_type in PICTURED else None, asset.taken_at,
-                asset.gps_latitude, asset.gps_longitude, asset.exif or {}, has_picture=asset.media_type in PICTURED)
-        for asset in assets
-    ]
 
 
 class _Timeout(Exception):
@@ -110,25 +135,50 @@ def _within(seconds: float, call):
 
 
 def _run(analyser: Analyser, subjects: list[Subject]) -> list[Result | str]:
-    """One result or error text per subject."""
-    ready = [s for s in subjects if s.image is not None or not analyser.needs_image]
-    answers: dict[int, Result | str] = {s.asset_id: "no picture to analyse" for s in subjects if s not in ready}
+    """One result or error text per subject (several subjects may be frames of one video)."""
+    ready = [i for i, s in enumerate(subjects) if s.image is not None or not analyser.needs_image]
+    answers: list[Result | str] = ["no picture to analyse"] * len(subjects)
     if ready:
-        budget = analyser.seconds_per_subject * len(ready)
+        batch = [subjects[i] for i in ready]
+        budget = analyser.seconds_per_subject * len(batch)
         try:
-            results = _within(budget, lambda: analyser.analyse(ready))
-            answers.update({s.asset_id: r for s, r in zip(ready, results, strict=True)})
+            results = _within(budget, lambda: analyser.analyse(batch))
+            for i, result in zip(ready, results, strict=True):
+                answers[i] = result
         except _Timeout as exc:
-            answers.update({s.asset_id: f"{analyser.name} timed out: {exc}" for s in ready})
+            for i in ready:
+                answers[i] = f"{analyser.name} timed out: {exc}"
         except Exception:
             # One picture broke the batch: find which, one by one.
-            for subject in ready:
+            for i in ready:
                 try:
-                    answers[subject.asset_id] = _within(analyser.seconds_per_subject,
-                                                        lambda s=subject: analyser.analyse([s]))[0]
+                    answers[i] = _within(analyser.seconds_per_subject, lambda s=subjects[i]: analyser.analyse([s]))[0]
                 except Exception as exc:
-                    answers[subject.asset_id] = f"{analyser.name} failed: {type(exc).__name__}: {exc}"[:1000]
-    return [answers[s.asset_id] for s in subjects]
+                    answers[i] = f"{analyser.name} failed: {type(exc).__name__}: {exc}"[:1000]
+    return answers
+
+
+def _looked_at(analyser: Analyser, subjects: list[Subject]) -> list[Subject]:
+    """The subjects this analyser looks at: every picture (a video's frames too) for a picture
+    analyser, one subject per asset for the others (place and dates read the asset's facts)."""
+    if analyser.needs_image:
+        return [s for s in subjects if s.has_picture]
+    return [s for s in subjects if s.poster]
+
+
+def _merged(frames: list[tuple[Subject, Result | str]]) -> Result | str:
+    """One answer for one asset from its frames' answers: every line any frame found, once, in
+    order; the poster's structured output (else the first frame's) with each frame's text and
+    moment under "frames", so a match can say when it happens. An error only when no frame worked."""
+    if len(frames) == 1:
+        return frames[0][1]
+    worked = [(s, r) for s, r in frames if isinstance(r, Result)]
+    if not worked:
+        return frames[0][1]
+    lines = list(dict.fromkeys(line for _, r in worked for line in r.text.splitlines() if line.strip()))
+    base = next((r for s, r in worked if s.poster), worked[0][1])
+    data = {**base.data, "frames": [{"seconds": s.seconds, "text": r.text} for s, r in worked if r.text]}
+    return Result("\n".join(lines), data)
 
 
 def analyse_claimed(claim: pipeline.Claim, names: list[str] | None = None) -> AnalysisReport:
@@ -143,16 +193,19 @@ def analyse_claimed(claim: pipeline.Claim, names: list[str] | None = None) -> An
                 report.skipped[name] = exc.reason
                 continue
             started = time.perf_counter()
-            looked_at = [s for s in subjects if s.has_picture or not analyser.needs_image]
-            answers = _run(analyser, looked_at)
+            looked_at = _looked_at(analyser, subjects)
+            by_asset: dict[int, list] = defaultdict(list)
+            for subject, answer in zip(looked_at, _run(analyser, looked_at), strict=True):
+                by_asset[subject.asset_id].append((subject, answer))
             report.seconds[name] = time.perf_counter() - started
-            each = report.seconds[name] / max(1, len(looked_at))
-            for subject, answer in zip(looked_at, answers, strict=True):
+            each = report.seconds[name] / max(1, len(by_asset))
+            for asset_id, frames in by_asset.items():
+                answer = _merged(frames)
                 if isinstance(answer, str):
-                    findings.append(pipeline.Finding(subject.asset_id, name, analyser.model_id, error=answer))
+                    findings.append(pipeline.Finding(asset_id, name, analyser.model_id, error=answer))
                     report.errors += 1
                 else:
-                    findings.append(pipeline.Finding(subject.asset_id, name, analyser.model_id, text=answer.text,
+                    findings.append(pipeline.Finding(asset_id, name, analyser.model_id, text=answer.text,
                                                      data=answer.data, seconds=each))
                     report.findings += 1
     kept = pipeline.finish_analysis(claim, findings, report.skipped)

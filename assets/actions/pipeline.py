@@ -220,7 +220,8 @@ def finish_ingest(claim: Claim, result: IngestResult) -> bool:
         queue.analyse_on_commit([asset.pk])
         queue.embed_on_commit([asset.pk])
         audit.record(
-            None, "asset.processed", asset, changes=audit.diff(before, stored),
+            None, "asset.processed", asset,
+            changes=audit.diff(before, {k: v for k, v in stored.items() if k != "media_info"}),
             detail={"renditions": sorted(made), "seconds": round(result.seconds, 3)},
         )
     return True

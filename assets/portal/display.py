@@ -132,6 +132,7 @@ def embedded_rows(asset: Asset) -> list[tuple[str, str]]:
         ("Headline", data.get("headline", "")),
         ("Caption", "" if caption == asset.description else caption),
         ("Creator", data.get("creator", "")),
+        ("Album", data.get("album", "")),
         ("Copyright", data.get("copyright", "")),
     ]
     return [(label, value) for label, value in rows if value]
@@ -194,6 +195,10 @@ def _details(finding: Analysis) -> list[str]:
     return []
 
 
+def _readable(text: str) -> str:
+    return text.replace("\f", "")  # a document's page breaks (assets.media_ingest.PAGE_BREAK)
+
+
 def finding_rows(asset: Asset) -> list[FindingRow]:
     """One row per analyser that reported on the asset, in the document's field order. Reads the
     asset's analyses (prefetch them for many assets)."""
@@ -203,8 +208,8 @@ def finding_rows(asset: Asset) -> list[FindingRow]:
         FindingRow(
             analyser=finding.analyser,
             label=analyser_label(finding.analyser),
-            text=finding.searchable_text,
-            machine_text=finding.text,
+            text=_readable(finding.searchable_text),
+            machine_text=_readable(finding.text),
             corrected=finding.corrected_text is not None,
             model_id=finding.model_id,
             error=finding.error,

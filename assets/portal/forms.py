@@ -91,7 +91,8 @@ def _check_team_and_visibility(form: forms.Form, team, visibility) -> None:
 class UploadForm(forms.Form):
     files = MultipleFileField(
         label="Files",
-        help_text="Photos (JPEG, PNG, WebP, GIF, TIFF, HEIC/HEIF) or zip archives of them. Choose several at once.",
+        help_text="Photos (JPEG, PNG, WebP, GIF, TIFF, HEIC/HEIF), videos (MP4, MOV, WebM, MKV), sound (MP3, M4A, WAV, "
+                  "FLAC, Ogg), PDF documents, or zip archives of them. Choose several at once.",
         # An empty file is a per-file rejection ("file is empty"), not a form error.
         allow_empty_file=True,
         error_messages={"required": "Choose at least one file to upload."},

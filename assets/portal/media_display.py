@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from assets import playback
 from assets.models import Asset, MediaType
+from assets.models.assets import thumbnail_spec
 from assets.representation import shown
 
 
-def clock(seconds: float | None) -> str:
-    """0:07, 3:05, 1:02:03: a length as players show it."""
+def clock(seconds: float | None, tenths: bool = False) -> str:
+    """0:07, 3:05, 1:02:03 (with `tenths`, 0:07.4): a length or a moment as players show it."""
     if seconds is None:
         return ""
+    if tenths and seconds < 60:
+        return f"0:{seconds:04.1f}"
     whole = int(round(seconds))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
@@ -73,6 +78,8 @@ def facts(asset: Asset) -> list[tuple[str, str]]:
         rows.append(("Pages", str(info.get("page_count", "—"))))
         if info.get("width") and info.get("height"):
             rows.append(("Page size", f"{info['width']} × {info['height']} pt"))
+        if asset.taken_at:
+            rows.append(("Created", dateformat.format(timezone.localtime(asset.taken_at), "j M Y, H:i")))
         for key, label in (("producer", "Made with"), ("creator", "Created with")):
             if info.get(key):
                 rows.append((label, info[key]))
@@ -95,6 +102,11 @@ def _spec_number(spec: str, prefix: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def is_listed_download(spec: str) -> bool:
+    """Whether the Downloads list offers this rendition: frames and later pages have their own section."""
+    return _spec_number(spec, "frame") is None and _spec_number(spec, "page") is None
+
+
 def stills(asset: Asset) -> list[Still]:
     """A video's frame strip (with times) or a document's page previews, in order."""
     renditions = {r.spec: r for r in shown(asset, "renditions")}
@@ -108,10 +120,14 @@ def stills(asset: Asset) -> list[Still]:
 
     found: list[Still | None] = []
     if asset.media_type == MediaType.VIDEO:
+        # A short clip's frames are less than a second apart: their times need tenths to differ.
+        tenths = (asset.duration or 0) < 60
         for frame in (asset.media_info or {}).get("frames") or []:
-            found.append(still(str(frame.get("spec")), clock(frame.get("seconds")), frame.get("seconds")))
+            seconds = frame.get("seconds")
+            found.append(still(str(frame.get("spec")), clock(seconds, tenths), seconds))
     elif asset.media_type == MediaType.DOCUMENT:
         numbers = sorted(n for spec in renditions if (n := _spec_number(spec, "page")) is not None)
+        found.append(still(thumbnail_spec(max(settings.RENDITION_SIZES)), "Page 1"))  # the first page is the preview
         found.extend(still(f"page{n}", f"Page {n}") for n in numbers)
     return [s for s in found if s is not None]
 

@@ -149,6 +149,7 @@ def _asset_page(request, asset, *, form=None, status=200):
         "player": media_display.player(asset),
         "renditions": [
             (rendition, display.rendition_url(asset, rendition)) for rendition in shown(asset, "renditions")
+            if media_display.is_listed_download(rendition.spec)
         ],
         "status_url": reverse("api:asset-detail", args=[asset.pk]),
         "history": history(asset),

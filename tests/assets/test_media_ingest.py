@@ -240,3 +240,86 @@ def test_one_bad_file_in_a_bulk_upload_of_media_stops_nothing(alice):
     }
     types = dict(Asset.objects.values_list("original_filename", "mime_type"))
     assert types == {"clip.webm": "video/webm", "notes.pdf": "application/pdf", "voice.ogg": "audio/ogg"}
+
+
+# --- A video is analysed in several frames -------------------------------------------------------
+
+
+def _captioned_clip(seconds: float = 4.0, fps: int = 10, words_from: float = 2.0) -> bytes:
+    """Plain grey frames, then white ones with WHARF printed large from `words_from` on."""
+    import av
+    from PIL import ImageDraw, ImageFont
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 480, 270, "yuv420p"
+        font = ImageFont.load_default(size=72)
+        for index in range(int(seconds * fps)):
+            moment = index / fps
+            image = Image.new("RGB", (480, 270), (255, 255, 255) if moment >= words_from else (90, 110, 90))
+            draw = ImageDraw.Draw(image)
+            draw.rectangle((20 + 10 * index % 400, 20, 60 + 10 * index % 400, 60), fill=(200, 40, 40))
+            if moment >= words_from:
+                draw.text((90, 110), "WHARF", fill=(0, 0, 0), font=font)
+            for packet in stream.encode(av.VideoFrame.from_image(image)):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def test_keyframes_are_the_poster_and_frames_spread_over_the_strip(alice, settings):
+    from workers.analysis import keyframes
+
+    asset = ingested(alice, video_bytes("mp4", seconds=2.0, black_seconds=1.0), "clip.mp4")
+    renditions = {r.spec: r for r in Rendition.objects.filter(asset=asset)}
+    settings.VIDEO_ANALYSIS_FRAMES = 4
+    chosen = keyframes(asset, renditions)
+    assert len(chosen) == 4 and [seconds for seconds, _, _ in chosen] == sorted(s for s, _, _ in chosen)
+    posters = [seconds for seconds, _, poster in chosen if poster]
+    assert posters == [asset.media_info["poster_seconds"]]
+    assert len({rendition.spec for _, rendition, _ in chosen}) == 4  # four different frames
+    settings.VIDEO_ANALYSIS_FRAMES = 1
+    only = [(seconds, poster) for seconds, _, poster in keyframes(asset, renditions)]
+    assert only == [(asset.media_info["poster_seconds"], True)]
+
+
+def test_words_printed_late_in_a_clip_are_found_and_the_result_says_when(alice, api_for, settings):
+    from workers.analysis import analyse_now
+
+    settings.ANALYSERS = ["text_in_image", "dates"]
+    settings.VIDEO_ANALYSIS_FRAMES = 8
+    asset = ingested(alice, _captioned_clip(), "wharf.mp4", ORGANISATION)
+    analyse_now([asset.pk])
+
+    found = Analysis.objects.get(asset=asset, analyser="text_in_image")
+    assert "WHARF" in found.text.upper()
+    moments = [frame["seconds"] for frame in found.data["frames"] if "WHARF" in frame["text"].upper()]
+    assert moments and min(moments) >= 2.0  # only the frames that show the word
+    assert Analysis.objects.filter(asset=asset, analyser="dates").count() == 1  # once per clip, not per frame
+
+    body = api_for(alice).get("/api/v1/search/", {"q": "wharf", "mode": "keyword"}).json()
+    hit = body["results"][0]
+    assert hit["asset"]["id"] == asset.pk
+    entry = next(e for e in hit["explanation"]["matched"] if e["field"] == "text in the picture")
+    assert entry["seconds"] == moments[:5] and all(at.startswith("0:0") for at in entry["at"])
+
+
+def test_a_video_answer_merges_its_frames_and_fails_only_when_every_frame_failed():
+    from workers.analysis import _merged
+    from workers.ml.analysers import Result, Subject
+
+    def frame(seconds, poster=False):
+        return Subject(1, None, seconds=seconds, poster=poster)
+
+    merged = _merged([
+        (frame(0.5), Result("boat\nwater", {"n": 1})), (frame(1.5, True), Result("water\ndog", {"n": 2})),
+        (frame(2.5), "labels failed: OSError"), (frame(3.5), Result("", {"n": 0})),
+    ])
+    assert merged.text == "boat\nwater\ndog"
+    assert merged.data == {"n": 2, "frames": [{"seconds": 0.5, "text": "boat\nwater"},
+                                              {"seconds": 1.5, "text": "water\ndog"}]}
+    assert _merged([(frame(0.5), "timed out"), (frame(1.5, True), "failed")]) == "timed out"
+    single = Result("cat", {"n": 3})
+    assert _merged([(Subject(2, None), single)]) is single
