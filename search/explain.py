@@ -51,13 +51,13 @@ _ANALYSED_BY_LABEL = {BY_NAME[name].label: name for name in ANALYSED}
 
 
 def add_moments(hits) -> None:
-    """For each video on the page whose analysed fields matched (what it shows, text in the
-    picture, ...), when in the clip: the moments of the frames whose findings hold the matched words,
-    as "seconds" beside the field (and "at", as a player shows them). One query for the whole page,
-    only when a video matched so."""
+    """Where in a video or a scanned document its analysed fields matched (what it shows, text in
+    the picture, ...): the moments of the frames ("seconds", and "at" as a player shows them) or the
+    numbers of the pages ("pages") whose findings hold the matched words. One query for the whole
+    page of hits, only when such an asset matched so."""
     wanted = {}
     for hit in hits:
-        if hit.asset.media_type != MediaType.VIDEO:
+        if hit.asset.media_type not in (MediaType.VIDEO, MediaType.DOCUMENT):
             continue
         for entry in hit.explanation.get("matched", []):
             name = _ANALYSED_BY_LABEL.get(entry["field"])
@@ -73,8 +73,11 @@ def add_moments(hits) -> None:
         if entry is None or not isinstance(frames, list):
             continue
         terms = {term.lower() for term in entry["terms"]}
-        moments = [f["seconds"] for f in frames if isinstance(f, dict) and isinstance(f.get("seconds"), int | float)
-                   and terms & set(analyze(str(f.get("text", ""))))]
+        holding = [f for f in frames if isinstance(f, dict) and terms & set(analyze(str(f.get("text", ""))))]
+        moments = [f["seconds"] for f in holding if isinstance(f.get("seconds"), int | float)][:MAX_MOMENTS]
+        pages = [f["page"] for f in holding if isinstance(f.get("page"), int)][:MAX_PAGES_NAMED]
         if moments:
-            entry["seconds"] = moments[:MAX_MOMENTS]
-            entry["at"] = [clock(seconds, tenths=True) for seconds in entry["seconds"]]
+            entry["seconds"] = moments
+            entry["at"] = [clock(seconds, tenths=True) for seconds in moments]
+        if pages:
+            entry["pages"] = pages

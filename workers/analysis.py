@@ -24,6 +24,7 @@ from django.db.models import Q
 from assets import leases
 from assets.actions import pipeline
 from assets.imaging import open_upright
+from assets.media_ingest import PAGES_ANALYSER
 from assets.models import Asset, MediaType, Rendition
 from assets.models.assets import thumbnail_spec
 from workers.ml import analysers
@@ -60,23 +61,36 @@ def subjects_for(assets: list[Asset]) -> list[Subject]:
     """What the analysers look at: each asset's largest thumbnail (a photo, a video's poster, a
     document's first page), or for a video a few frames of its strip (`keyframes`), one subject each."""
     thumbnails = [thumbnail_spec(size) for size in settings.RENDITION_SIZES]
-    wanted = Q(spec__in=thumbnails) | Q(asset__media_type=MediaType.VIDEO, spec__startswith="frame")
+    wanted = (Q(spec__in=thumbnails) | Q(asset__media_type=MediaType.VIDEO, spec__startswith="frame")
+              | Q(asset__media_type=MediaType.DOCUMENT, spec__startswith="page"))
     renditions: dict[int, dict[str, Rendition]] = defaultdict(dict)
     for rendition in Rendition.objects.filter(wanted, asset__in=assets).select_related("blob"):
         renditions[rendition.asset_id][rendition.spec] = rendition
     subjects = []
     for asset in assets:
         own = renditions[asset.pk]
-        frames = keyframes(asset, own) if asset.media_type == MediaType.VIDEO else []
-        if not frames:
-            largest = max((own[s] for s in thumbnails if s in own), key=lambda r: r.width * r.height, default=None)
-            frames = [(None, largest, True)]
-        for seconds, rendition, poster in frames:
+        largest = max((own[s] for s in thumbnails if s in own), key=lambda r: r.width * r.height, default=None)
+        views = [(None, None, largest, True)]  # (seconds, page, rendition, stands for the asset)
+        if asset.media_type == MediaType.VIDEO:
+            views = [(seconds, None, r, poster) for seconds, r, poster in keyframes(asset, own)] or views
+        elif asset.media_type == MediaType.DOCUMENT:
+            views = [(None, 1, largest, True)] + [(None, n, r, False) for n, r in scanned_pages(asset, own)]
+        for seconds, page, rendition, poster in views:
             picture = _picture(asset, rendition) if asset.media_type in PICTURED else None
             subjects.append(Subject(asset.pk, picture, asset.taken_at, asset.gps_latitude, asset.gps_longitude,
                                     asset.exif or {}, has_picture=asset.media_type in PICTURED, seconds=seconds,
-                                    poster=poster))
+                                    page=page, poster=poster))
     return subjects
+
+
+def scanned_pages(asset: Asset, renditions: dict[str, Rendition]) -> list[tuple[int, Rendition]]:
+    """(number, preview) of a document's later pages that have no text layer (scans): the analysers,
+    text in the picture first among them, read those; the first page is read in any case."""
+    pages = next((a for a in asset.analyses.all() if a.analyser == PAGES_ANALYSER), None)
+    without = (pages.data or {}).get("without_text") if pages is not None else None
+    if not isinstance(without, list):
+        return []
+    return [(n, renditions[f"page{n}"]) for n in without if isinstance(n, int) and n > 1 and f"page{n}" in renditions]
 
 
 def keyframes(asset: Asset, renditions: dict[str, Rendition]) -> list[tuple[float, Rendition, bool]]:
@@ -166,10 +180,15 @@ def _looked_at(analyser: Analyser, subjects: list[Subject]) -> list[Subject]:
     return [s for s in subjects if s.poster]
 
 
+def _where(subject: Subject) -> dict:
+    return {"page": subject.page} if subject.page is not None else {"seconds": subject.seconds}
+
+
 def _merged(frames: list[tuple[Subject, Result | str]]) -> Result | str:
-    """One answer for one asset from its frames' answers: every line any frame found, once, in
-    order; the poster's structured output (else the first frame's) with each frame's text and
-    moment under "frames", so a match can say when it happens. An error only when no frame worked."""
+    """One answer for one asset from its frames' (or pages') answers: every line any of them found,
+    once, in order; the poster's or first page's structured output (else the first one's) with each
+    one's text and moment or page number under "frames", so a match can say when or where it is. An
+    error only when none worked."""
     if len(frames) == 1:
         return frames[0][1]
     worked = [(s, r) for s, r in frames if isinstance(r, Result)]
@@ -177,7 +196,7 @@ def _merged(frames: list[tuple[Subject, Result | str]]) -> Result | str:
         return frames[0][1]
     lines = list(dict.fromkeys(line for _, r in worked for line in r.text.splitlines() if line.strip()))
     base = next((r for s, r in worked if s.poster), worked[0][1])
-    data = {**base.data, "frames": [{"seconds": s.seconds, "text": r.text} for s, r in worked if r.text]}
+    data = {**base.data, "frames": [{**_where(s), "text": r.text} for s, r in worked if r.text]}
     return Result("\n".join(lines), data)
 
 

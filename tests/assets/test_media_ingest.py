@@ -323,3 +323,28 @@ def test_a_video_answer_merges_its_frames_and_fails_only_when_every_frame_failed
     assert _merged([(frame(0.5), "timed out"), (frame(1.5, True), "failed")]) == "timed out"
     single = Result("cat", {"n": 3})
     assert _merged([(Subject(2, None), single)]) is single
+
+
+def test_words_on_a_scanned_page_are_read_and_the_result_names_the_page(alice, api_for, settings):
+    from PIL import ImageDraw, ImageFont
+
+    from workers.analysis import analyse_now
+
+    font = ImageFont.load_default(size=64)
+    pages = []
+    for words in ("", "LEDGER", ""):
+        page = Image.new("RGB", (600, 800), "white")
+        ImageDraw.Draw(page).text((120, 360), words, fill="black", font=font)
+        pages.append(page)
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "PDF", save_all=True, append_images=pages[1:])  # pictures only: no text layer
+    settings.ANALYSERS = ["text_in_image", "dates"]
+    asset = ingested(alice, buffer.getvalue(), "scan.pdf", ORGANISATION)
+    analyse_now([asset.pk])
+
+    found = Analysis.objects.get(asset=asset, analyser="text_in_image")
+    assert "LEDGER" in found.text.upper()
+    assert [f["page"] for f in found.data["frames"]] == [2]
+    body = api_for(alice).get("/api/v1/search/", {"q": "ledger", "mode": "keyword"}).json()
+    entry = next(e for e in body["results"][0]["explanation"]["matched"] if e["field"] == "text in the picture")
+    assert entry["pages"] == [2] and "seconds" not in entry

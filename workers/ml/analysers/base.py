@@ -40,9 +40,11 @@ class Subject:
     # A sound has no picture to look at (its thumbnail is a drawing of its waveform): picture analysers
     # pass it by, leaving no finding rather than an error.
     has_picture: bool = True
-    # A video is looked at in a few of its frames, one subject each (workers.analysis merges them):
-    # the frame's moment, and whether it is the poster (whose structured output stands for the video).
+    # A video is looked at in a few of its frames, a scanned document in its pages, one subject each
+    # (workers.analysis merges them): the frame's moment or the page's number, and whether it is the
+    # poster or first page (whose structured output stands for the asset).
     seconds: float | None = None
+    page: int | None = None
     poster: bool = True
 
 
