@@ -89,13 +89,49 @@ def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
     report.text_vectors += len(todo)
 
 
-def _decode(model, asset: Asset):
-    blob = asset.picture_blob()
-    if blob is None:
+def _decode(model, blobs: list):
+    """The preprocessed pictures of one asset, stacked (n, 3, H, W): one for a photo or a document,
+    a video's keyframes (whose vectors are averaged: `_pooled`). Runs on a decoding thread: the
+    blobs were found on the caller's (no query here)."""
+    import torch  # workers only
+
+    if not blobs:
         raise ValueError("no picture: ingest made no thumbnail")
-    with blob.open() as handle:
-        image = load_image_for_model(handle, model.image_size)
-    return model.preprocess(image)
+    pictures = []
+    for blob in blobs:
+        with blob.open() as handle:
+            pictures.append(model.preprocess(load_image_for_model(handle, model.image_size)))
+    return torch.stack(pictures)
+
+
+def _picture_blobs(asset: Asset) -> list:
+    if asset.media_type == MediaType.VIDEO:
+        from workers.analysis import keyframes
+
+        renditions = {r.spec: r for r in asset.renditions.select_related("blob").filter(spec__startswith="frame")}
+        frames = [rendition.blob for _, rendition, _ in keyframes(asset, renditions)]
+        if frames:
+            return frames
+    blob = asset.picture_blob()
+    return [blob] if blob is not None else []
+
+
+def _pooled(vectors, counts: list[int]) -> list:
+    """One vector per asset: a video's keyframe vectors averaged and normalised again (mean pooling,
+    the usual clip-level baseline for CLIP retrieval), so "a dog on a beach" finds a clip whose dog
+    is in any of its frames; a photo's own vector unchanged."""
+    import numpy as np
+
+    pooled, start = [], 0
+    for count in counts:
+        part = vectors[start : start + count]
+        start += count
+        if count == 1:
+            pooled.append(part[0])
+            continue
+        mean = part.mean(axis=0)
+        pooled.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+    return pooled
 
 
 def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExecutor, force: bool) -> None:
@@ -115,7 +151,7 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
     decode_s = encode_s = 0.0
 
     def submit(chunk: list[Asset]) -> list[tuple[Asset, Future]]:
-        return [(asset, pool.submit(_decode, model, asset)) for asset in chunk]
+        return [(asset, pool.submit(_decode, model, _picture_blobs(asset))) for asset in chunk]
 
     ahead = submit(chunks[0]) if chunks else []
     for index in range(len(chunks)):
@@ -135,8 +171,9 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
         import torch  # workers only; the web never reaches this module
 
         # One worker chunk is one forward pass (the model's own default chunking is smaller).
-        model.batch_size = max(model.batch_size, len(pixels))
-        vectors = model.encode_preprocessed(torch.stack(pixels))
+        stacked = torch.cat(pixels)
+        model.batch_size = max(model.batch_size, len(stacked))
+        vectors = _pooled(model.encode_preprocessed(stacked), [len(p) for p in pixels])
         encode_s += time.perf_counter() - started
         _vectors(EmbeddingKind.IMAGE, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)], report)
         report.image_vectors += len(ready)

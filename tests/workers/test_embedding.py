@@ -156,3 +156,36 @@ def test_real_photo_orientation_is_applied_before_embedding(alice, tiny_models_i
     a, b = (np.array(Embedding.objects.get(asset=x, kind="image").vector) for x in (upright, rotated))
     # Same picture once EXIF orientation is applied: near-identical vectors even from a random model.
     assert float(a @ b) > 0.98
+
+
+@pytest.mark.django_db
+def test_a_video_vector_is_its_keyframes_vectors_averaged_and_a_sound_has_none(alice, tiny_models_in_process):
+    from PIL import Image
+
+    from assets.processing import process_asset
+    from tests.av_files import audio_bytes, video_bytes
+    from workers.analysis import keyframes
+
+    video = actions.upload_asset(alice, upload_bytes(video_bytes("mp4", seconds=2.0), "clip.mp4"), "clip.mp4",
+                                 actions.AssetOptions()).asset
+    song = actions.upload_asset(alice, upload_bytes(audio_bytes("wav", seconds=0.5), "tone.wav"), "tone.wav",
+                                actions.AssetOptions()).asset
+    for asset in (video, song):
+        process_asset(asset.pk)
+    video = Asset.objects.get(pk=video.pk)
+    report = embedding.embed_now([video.pk, song.pk], kinds=("image",))
+    assert report.image_vectors == 1 and not report.failed
+
+    model = registry.get_model("image")
+    frames = keyframes(video, {r.spec: r for r in video.renditions.all()})
+    assert len(frames) == 4
+    pictures = []
+    for _, rendition, _ in frames:
+        with rendition.blob.open() as handle:
+            pictures.append(Image.open(handle).convert("RGB"))
+    each = model.encode_images(pictures)
+    expected = each.mean(axis=0) / np.linalg.norm(each.mean(axis=0))
+    stored = np.array(Embedding.objects.get(asset=video, kind="image").vector)
+    assert float(stored @ expected) > 0.995
+    assert float(stored @ each[0]) < float(stored @ expected)  # not just one of the frames
+    assert not Embedding.objects.filter(asset=song, kind="image").exists()
