@@ -9,8 +9,27 @@ PROXY_SPEC = "proxy"
 PLAYABLE_TYPES = (MediaType.VIDEO, MediaType.AUDIO)
 
 
+def clock(seconds: float | None, tenths: bool = False) -> str:
+    """0:07, 3:05, 1:02:03 (with `tenths`, 0:07.4): a length or a moment as players show it."""
+    if seconds is None:
+        return ""
+    if tenths and seconds < 60:
+        return f"0:{seconds:04.1f}"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def plays_as_is(asset: Asset) -> bool:
     return bool((asset.media_info or {}).get("plays_in_browsers"))
+
+
+def has_something_to_play(asset: Asset, renditions) -> bool:
+    """Whether `playable` would find something, from the asset's renditions as already fetched."""
+    if asset.media_type not in PLAYABLE_TYPES:
+        return False
+    return plays_as_is(asset) or any(r.spec == PROXY_SPEC for r in renditions)
 
 
 def playable(asset: Asset) -> tuple[Blob, str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assets.documents import ANALYSED, BY_NAME, FIELDS, field_texts
 from assets.models import Analysis, MediaType
-from assets.portal.media_display import clock
+from assets.playback import clock
 from search.analyzer import analyze, query_terms
 from search.identifiers import field_keys
 

@@ -19,25 +19,13 @@ from assets.models.assets import thumbnail_spec
 from assets.representation import shown
 
 
-def clock(seconds: float | None, tenths: bool = False) -> str:
-    """0:07, 3:05, 1:02:03 (with `tenths`, 0:07.4): a length or a moment as players show it."""
-    if seconds is None:
-        return ""
-    if tenths and seconds < 60:
-        return f"0:{seconds:04.1f}"
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def badge(asset: Asset) -> str:
     """The short line a card shows over its thumbnail; "" for photos."""
     info = asset.media_info or {}
     if asset.media_type == MediaType.VIDEO:
-        return f"Video · {clock(asset.duration)}"
+        return f"Video · {playback.clock(asset.duration)}"
     if asset.media_type == MediaType.AUDIO:
-        return f"Audio · {clock(asset.duration)}"
+        return f"Audio · {playback.clock(asset.duration)}"
     if asset.media_type == MediaType.DOCUMENT:
         pages = info.get("page_count")
         return f"PDF · {pages} page{'' if pages == 1 else 's'}" if pages else "PDF"
@@ -55,7 +43,7 @@ def facts(asset: Asset) -> list[tuple[str, str]]:
     info = asset.media_info or {}
     rows: list[tuple[str, str]] = []
     if asset.media_type in playback.PLAYABLE_TYPES:
-        rows.append(("Length", clock(asset.duration)))
+        rows.append(("Length", playback.clock(asset.duration)))
         if info.get("video_codec"):
             rows.append(("Video", " · ".join(filter(None, [
                 info["video_codec"].upper(),
@@ -124,7 +112,7 @@ def stills(asset: Asset) -> list[Still]:
         tenths = (asset.duration or 0) < 60
         for frame in (asset.media_info or {}).get("frames") or []:
             seconds = frame.get("seconds")
-            found.append(still(str(frame.get("spec")), clock(seconds, tenths), seconds))
+            found.append(still(str(frame.get("spec")), playback.clock(seconds, tenths), seconds))
     elif asset.media_type == MediaType.DOCUMENT:
         numbers = sorted(n for spec in renditions if (n := _spec_number(spec, "page")) is not None)
         found.append(still(thumbnail_spec(max(settings.RENDITION_SIZES)), "Page 1"))  # the first page is the preview
@@ -134,9 +122,6 @@ def stills(asset: Asset) -> list[Still]:
 
 def player(asset: Asset) -> dict | None:
     """What the page's player needs: its kind and source; None when there is nothing to play yet."""
-    if asset.media_type not in playback.PLAYABLE_TYPES:
-        return None
-    has_proxy = any(r.spec == playback.PROXY_SPEC for r in shown(asset, "renditions"))
-    if not has_proxy and not playback.plays_as_is(asset):
+    if not playback.has_something_to_play(asset, shown(asset, "renditions")):
         return None
     return {"kind": asset.media_type, "url": reverse("api:asset-play", args=[asset.pk])}

@@ -348,3 +348,28 @@ def test_words_on_a_scanned_page_are_read_and_the_result_names_the_page(alice, a
     body = api_for(alice).get("/api/v1/search/", {"q": "ledger", "mode": "keyword"}).json()
     entry = next(e for e in body["results"][0]["explanation"]["matched"] if e["field"] == "text in the picture")
     assert entry["pages"] == [2] and "seconds" not in entry
+
+
+# --- The asset page --------------------------------------------------------------------------------
+
+
+def test_the_asset_page_plays_a_video_lists_its_frames_and_pages_of_a_pdf(alice, charlie, client_for, team):
+    options = actions.AssetOptions(visibility=Visibility.TEAM, team=team)
+    clip = ingested(alice, video_bytes("mkv", seconds=1.0), "take.mkv", options)
+    song = ingested(alice, audio_bytes("mp3", seconds=1.0, tags={"album": "Field notes"}), "song.mp3", options)
+    document = ingested(alice, pdf_bytes(["one", "two", "three"]), "minutes.pdf", options)
+    client = client_for(alice)
+
+    html = client.get(f"/assets/{clip.pk}/").content.decode()
+    player = '<video class="asset__player" data-testid="player" controls preload="metadata"'
+    assert f'{player} src="/api/v1/assets/{clip.pk}/play/"' in html
+    assert html.count("data-seek=") == 8 and "playable copy" in html and "H.264 MP4" in html
+    assert ">frame0<" not in html  # frames are in their own section, not among the downloads
+    html = client.get(f"/assets/{song.pk}/").content.decode()
+    assert "<audio" in html and "Field notes" in html and 'id="camera-heading"' not in html
+    html = client.get(f"/assets/{document.pk}/").content.decode()
+    assert all(f"Page {n}" in html for n in (1, 2, 3)) and "<video" not in html and "<audio" not in html
+    library = client.get("/").content.decode()
+    assert "Video · 0:01" in library and "Audio · 0:01" in library and "PDF · 3 pages" in library
+    for asset in (clip, song, document):
+        assert client_for(charlie).get(f"/assets/{asset.pk}/").status_code == 404
