@@ -7,6 +7,9 @@ from assets.models import Asset, Blob, MediaType, Rendition
 
 PROXY_SPEC = "proxy"
 PLAYABLE_TYPES = (MediaType.VIDEO, MediaType.AUDIO)
+# A QuickTime file is the same box structure as an MP4: players take it as one (Firefox refuses the
+# QuickTime type itself); the download keeps the original's type.
+PLAYED_AS = {"video/quicktime": "video/mp4"}
 
 
 def clock(seconds: float | None, tenths: bool = False) -> str:
@@ -40,5 +43,5 @@ def playable(asset: Asset) -> tuple[Blob, str] | None:
     if proxy is not None:
         return proxy.blob, proxy.mime_type
     if plays_as_is(asset):
-        return asset.blob, asset.mime_type
+        return asset.blob, PLAYED_AS.get(asset.mime_type, asset.mime_type)
     return None

@@ -203,6 +203,14 @@ def test_nobody_else_plays_or_seeks(clip, api_for, charlie):
         assert response.status_code == 404, path
 
 
+def test_an_h264_mov_plays_as_it_is_under_the_mp4_type(alice, api_for):
+    asset = ingested(alice, video_bytes("mov", seconds=1.0), "take.mov")
+    assert asset.mime_type == "video/quicktime" and asset.media_info["plays_in_browsers"] is True
+    response = api_for(alice).get(f"/api/v1/assets/{asset.pk}/play/")
+    assert response.status_code == 200 and response["Content-Type"] == "video/mp4"
+    assert api_for(alice).get(f"/api/v1/assets/{asset.pk}/original/")["Content-Type"] == "video/quicktime"
+
+
 def test_a_photo_has_nothing_to_play(alice, api_for):
     from tests.conftest import make_jpeg
 
