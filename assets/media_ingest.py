@@ -19,40 +19,19 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from assets import filetypes
-from assets.actions.pipeline import Finding, RenditionData
+from assets.actions.pipeline import Finding, IngestResult, RenditionData
 from assets.imaging import jpeg_thumbnail
 from assets.models import Asset, MediaType
-from assets.models.assets import thumbnail_spec
 from assets.playback import PROXY_SPEC
+from assets.processing import thumbnails
 
 PAGES_ANALYSER = "pages"
 PAGE_SIDE = 1024
 MAX_PAGES_TEXT = 100_000  # characters of a document that search reads
-
-
-@dataclass
-class Extracted:
-    fields: dict
-    renditions: list[RenditionData] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-
-
-def _sizes() -> list[int]:
-    return sorted(settings.RENDITION_SIZES)
-
-
-def _thumbnails(image) -> list[RenditionData]:
-    """The asset's thumbnails (what grids show and analysers read), from its representative picture."""
-    made = []
-    for size in _sizes():
-        data, width, height = jpeg_thumbnail(image, size)
-        made.append(RenditionData(thumbnail_spec(size), data, width, height))
-    return made
 
 
 def _embedded(pairs: dict[str, str | None], keywords: list[str] = ()) -> dict:
@@ -93,12 +72,12 @@ def _av_fields(info, embedded: dict) -> dict:
     return fields
 
 
-def extract_video(asset: Asset, progress: Callable[[float], None]) -> Extracted:
+def extract_video(asset: Asset, progress: Callable[[float], None]) -> IngestResult:
     from assets import av_frames, av_probe, av_proxy
 
     with asset.blob.open() as handle:
         info = av_probe.probe(handle, _demuxer(handle))
-        frames = av_frames.sample_frames(handle, info, settings.VIDEO_STRIP_FRAMES, max(_sizes()))
+        frames = av_frames.sample_frames(handle, info, settings.VIDEO_STRIP_FRAMES, max(settings.RENDITION_SIZES))
         if not frames:
             raise ValueError("no frame of the video could be decoded")
         poster = av_frames.pick_poster(frames)
@@ -107,11 +86,11 @@ def extract_video(asset: Asset, progress: Callable[[float], None]) -> Extracted:
             {"headline": tags.get("title"), "creator": tags.get("artist") or tags.get("author"),
              "caption": tags.get("comment") or tags.get("description"), "copyright": tags.get("copyright")},
         ))
-        renditions = _thumbnails(frames[poster][1])
+        renditions = thumbnails(frames[poster][1])
         strip = []
         for index, (seconds, image) in enumerate(frames):
             # As large as the thumbnails: the analysers read frames (text in a frame needs the pixels).
-            data, width, height = jpeg_thumbnail(image, max(_sizes()))
+            data, width, height = jpeg_thumbnail(image, max(settings.RENDITION_SIZES))
             renditions.append(RenditionData(f"frame{index}", data, width, height))
             strip.append({"spec": f"frame{index}", "seconds": round(seconds, 3)})
         playable = av_proxy.plays_in_browsers(info)
@@ -119,7 +98,7 @@ def extract_video(asset: Asset, progress: Callable[[float], None]) -> Extracted:
                                     poster_seconds=round(frames[poster][0], 3))
         if not playable:
             renditions.append(_proxy(handle, info, progress))
-    return Extracted(fields, renditions)
+    return IngestResult(fields, renditions)
 
 
 def _proxy(handle, info, progress) -> RenditionData:
@@ -135,7 +114,7 @@ def _proxy(handle, info, progress) -> RenditionData:
     return RenditionData(PROXY_SPEC, b"", width, height, "video/mp4", path=spool.name)
 
 
-def extract_audio(asset: Asset, progress: Callable[[float], None]) -> Extracted:
+def extract_audio(asset: Asset, progress: Callable[[float], None]) -> IngestResult:
     from assets import av_frames, av_probe, av_proxy
 
     with asset.blob.open() as handle:
@@ -151,13 +130,13 @@ def extract_audio(asset: Asset, progress: Callable[[float], None]) -> Extracted:
     if tags.get("year"):  # four digits (assets.av_tags)
         fields["media_info"]["year"] = int(tags["year"])
     fields["media_info"]["plays_in_browsers"] = av_proxy.plays_in_browsers(info)
-    return Extracted(fields, _thumbnails(picture))
+    return IngestResult(fields, thumbnails(picture))
 
 
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def extract_document(asset: Asset, progress: Callable[[float], None]) -> Extracted:
+def extract_document(asset: Asset, progress: Callable[[float], None]) -> IngestResult:
     from assets import pdf
 
     with asset.blob.open() as handle:
@@ -172,12 +151,12 @@ def extract_document(asset: Asset, progress: Callable[[float], None]) -> Extract
             {"headline": info.title, "creator": info.author, "caption": info.subject}, keywords)) else {},
         "taken_at": info.created_at,
     }
-    renditions = _thumbnails(pages[0])
+    renditions = thumbnails(pages[0])
     for number, image in enumerate(pages[1:], start=2):
         data, width, height = jpeg_thumbnail(image, PAGE_SIDE)
         renditions.append(RenditionData(f"page{number}", data, width, height))
     details["previews"] = len(pages)
-    return Extracted(fields, renditions, [_pages_finding(asset, texts)])
+    return IngestResult(fields, renditions, findings=[_pages_finding(asset, texts)])
 
 
 PAGE_BREAK = "\n\f\n"  # between pages in the finding's text: a match can name its page (search.explain)

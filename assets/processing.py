@@ -76,16 +76,14 @@ def extract(asset: Asset, progress=lambda fraction: None) -> IngestResult:
     if asset.media_type != MediaType.IMAGE:
         from assets.media_ingest import EXTRACTORS
 
-        extracted = EXTRACTORS[asset.media_type](asset, progress)
-        return IngestResult(extracted.fields, extracted.renditions, time.monotonic() - started, extracted.findings)
-    sizes = sorted(settings.RENDITION_SIZES)
+        result = EXTRACTORS[asset.media_type](asset, progress)
+        result.seconds = time.monotonic() - started
+        return result
+    largest = max(settings.RENDITION_SIZES)
     with asset.blob.open() as handle, Image.open(handle) as raw:
         exif = extract_exif(raw)
-        image = upright(raw, max(sizes))
-    renditions = []
-    for size in sizes:
-        data, width, height = jpeg_thumbnail(image, size)
-        renditions.append(RenditionData(thumbnail_spec(size), data, width, height))
+        image = upright(raw, largest)
+    renditions = thumbnails(image)
     gps = exif.get("gps") or {}
     orientation = exif.get("orientation")
     width, height = asset.width, asset.height
@@ -106,3 +104,12 @@ def extract(asset: Asset, progress=lambda fraction: None) -> IngestResult:
     }
     return IngestResult(fields, renditions, time.monotonic() - started)
 
+
+def thumbnails(image: Image.Image) -> list[RenditionData]:
+    """One JPEG thumbnail per configured size (what grids show and analysers read), from the picture
+    that stands for the asset: a photo, a video's poster, a document's first page, a waveform."""
+    made = []
+    for size in sorted(settings.RENDITION_SIZES):
+        data, width, height = jpeg_thumbnail(image, size)
+        made.append(RenditionData(thumbnail_spec(size), data, width, height))
+    return made
