@@ -31,6 +31,7 @@ from tests.conftest import sample
 from workers import analysis
 from workers.ml import analysers
 from workers.ml.analysers import Subject
+from workers.ml.analysers import labels as labels_module
 from workers.ml.analysers import ocr as ocr_module
 from workers.ml.analysers.colours import Colours
 from workers.ml.analysers.dates import DateWords
@@ -199,6 +200,22 @@ def test_labels_name_real_photos_and_their_general_terms(labels):
     assert alone.text == starfish.text
     grey = labels.analyse([Subject(10, photo(names[0]).convert("L"))])[0]
     assert grey.text.split("\n")[0] == "starfish"
+
+
+def test_labels_run_in_onnx_runtime_with_pytorchs_probabilities(labels):
+    """The classifier's ONNX Runtime copy (made under the var directory) gives the model's own
+    probabilities, so it keeps the model id; without a copy the same model runs in PyTorch."""
+    assert labels.runtime == "onnxruntime" and labels.describe()["runtime"] == "onnxruntime"
+    pictures = [photo(name) for name in ("jpg/exif-org/fujifilm-mx1700.jpg", "jpg/Kodak_CX7530.jpg")]
+    pixels = np.stack([labels_module._prepared(analysers.pictures.rgb(picture))[0] for picture in pictures])
+    fast = labels._classify(pixels)
+    session, labels._session = labels._session, None
+    try:
+        assert labels.runtime == "torch"
+        np.testing.assert_allclose(fast, labels._classify(pixels), atol=1e-5)
+    finally:
+        labels._session = session
+    assert fast.argmax(axis=1).tolist() == [327, 42]  # starfish, agama: the photos' classes
 
 
 def test_labels_stay_silent_on_a_person(labels):

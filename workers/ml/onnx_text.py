@@ -6,24 +6,21 @@ graph fused, in C++, without the GIL. Measured here on one thread: 3.8 ms agains
 short query, 8.9 against 19 ms for four. The vectors agree with PyTorch's to about 1e-7 (a test
 holds them to 1e-5), so they keep the model id: they are the same model's vectors.
 
-The graph is exported once from the loaded weights (torch.onnx, which needs the `onnx` package)
-into a cache directory, under a name that changes with the weights and the torch version. Only the
+The graph is exported once from the loaded weights into a cache directory (``onnx_copies``). Only the
 layout MiniLM has is taken (a BERT-style transformer, mean pooling, then normalisation); anything
 else, or any failure on the way, leaves the model on PyTorch and says why in the log.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from workers.ml import onnx_copies
 
 log = logging.getLogger(__name__)
 
@@ -72,45 +69,6 @@ def _supported(st_model: Any) -> str | None:
     return None
 
 
-def _digest(module: torch.nn.Module) -> str:
-    h = hashlib.sha256(torch.__version__.encode())
-    for name, tensor in module.state_dict().items():
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:20]
-
-
-def _export(transformer: torch.nn.Module, tokenizer: Any, path: Path) -> None:
-    sample = tokenizer(["a short text", "and another, longer text to pad against"], padding=True,
-                       return_tensors="pt")
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside its final name and renamed: workers that start together never read half a file.
-    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            # The tracer's notes on shape-dependent branches: each holds for any length (a test
-            # compares vectors over short, long and padded batches).
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_LastHidden(transformer).eval(), tuple(sample[name] for name in INPUTS), partial,
-                              input_names=list(INPUTS), output_names=["hidden"], dynamic_axes=axes,
-                              opset_version=17, dynamo=False)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
-def _session(path: Path, threads: int) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 def encoder_for(st_model: Any, cache_dir: Path, threads: int) -> OnnxSentenceEncoder | None:
     """An ONNX Runtime encoder equivalent to `st_model`, or None (logged) when there cannot be one."""
     reason = _supported(st_model)
@@ -119,16 +77,13 @@ def encoder_for(st_model: Any, cache_dir: Path, threads: int) -> OnnxSentenceEnc
         return None
     try:
         transformer = st_model[0].auto_model
-        path = Path(cache_dir) / f"{type(transformer).__name__}-{_digest(transformer)}.onnx"
-        session = None
-        if path.exists():
-            try:
-                session = _session(path, threads)
-            except Exception:  # a damaged copy (a full disk, say): made again below
-                log.warning("the ONNX copy %s does not load; exporting it again", path)
-        if session is None:
-            _export(transformer, st_model.tokenizer, path)
-            session = _session(path, threads)
+        sample = st_model.tokenizer(["a short text", "and another, longer text to pad against"], padding=True,
+                                    return_tensors="pt")
+        session = onnx_copies.session_for(
+            _LastHidden(transformer), tuple(sample[name] for name in INPUTS), Path(cache_dir),
+            type(transformer).__name__, inputs=list(INPUTS), outputs=["hidden"],
+            axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")}, threads=threads,
+            weights=transformer)
     except Exception as exc:  # any failure here only costs speed
         log.warning("text model stays on PyTorch: no ONNX Runtime copy (%s: %s)", type(exc).__name__, exc)
         return None

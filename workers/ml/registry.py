@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 from workers.ml import hub
@@ -178,19 +177,13 @@ def _build(kind: str, config: ModelConfig, offline: bool) -> BaseModel:
 
 
 def _minilm(config: ModelConfig, offline: bool) -> BaseModel:
+    from workers.ml import onnx_copies
     from workers.ml.minilm import MiniLMEmbedder
 
     named = config.text_model.removeprefix(_ST_PREFIX) if config.text_model.startswith(_ST_PREFIX) else None
     if config.profile == "offline":
         named = None  # the offline profile means the bundled copy, whatever else is configured
-    return MiniLMEmbedder(named, device=config.device, local_files_only=offline, onnx_cache=_onnx_cache())
-
-
-def _onnx_cache() -> Path | None:
-    """Where ONNX Runtime copies of models are kept: under the install's var directory."""
-    from django.conf import settings
-
-    return Path(settings.VAR_DIR) / "cache" / "onnx" if settings.configured else None
+    return MiniLMEmbedder(named, device=config.device, local_files_only=offline, onnx_cache=onnx_copies.cache_dir())
 
 
 def _replace_after_failed_load(kind: str, slot: BaseModel, exc: ModelUnavailable) -> BaseModel | None:

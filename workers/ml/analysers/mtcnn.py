@@ -161,9 +161,10 @@ def _bins(start: np.ndarray, length: np.ndarray, size: int) -> tuple[np.ndarray,
 def _normalised(sums: np.ndarray, area: np.ndarray) -> torch.Tensor:
     """Area sums (...,H,W,3) as the networks' input: their mean, scaled to about -1..1, as an
     N,3,H,W tensor over channels-last storage (the memory order `prepare` gave the networks)."""
-    means = sums.astype(np.float32) / area.astype(np.float32)[..., None]
-    means -= 127.5
-    means *= 0.0078125
+    # (mean - 127.5) / 128 as one scale and one shift of the sums.
+    means = sums.astype(np.float32)
+    means *= (0.0078125 / area.astype(np.float32))[..., None]
+    means -= np.float32(127.5 * 0.0078125)
     return torch.from_numpy(means).permute(0, 3, 1, 2)
 
 
