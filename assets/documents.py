@@ -42,8 +42,9 @@ FIELDS = (
 )
 BY_NAME = {field.name: field for field in FIELDS}
 # Fields an analyser fills, each from its Analysis row of the same name ("pages", a PDF's text, is
-# written at ingest: the file's own words, read like its metadata).
-ANALYSED = frozenset({"text_in_image", "labels", "faces", "colours", "place", "dates", "pages"})
+# written at ingest: the file's own words, read like its metadata). "caption" is the asset's own
+# caption when a person wrote one, else the caption analyser's.
+ANALYSED = frozenset({"caption", "text_in_image", "labels", "faces", "colours", "place", "dates", "pages"})
 # Asset columns the document reads (besides its analyses): a write that touches none of them
 # leaves the document as it was.
 ASSET_COLUMNS = frozenset(
@@ -75,7 +76,7 @@ def field_texts(asset) -> dict[str, str]:
     }
     if asset.pk is not None:
         for analysis in shown(asset, "analyses"):
-            if analysis.analyser in ANALYSED:
+            if analysis.analyser in ANALYSED and not (analysis.analyser == "caption" and texts["caption"]):
                 texts[analysis.analyser] = analysis.searchable_text
     return {name: text for name, text in texts.items() if text}
 

@@ -248,8 +248,13 @@ EMBED_BATCHES_PER_CLAIM = envint("MEDIAVAULT_EMBED_BATCHES_PER_CLAIM", 4, minimu
 # JPEG decode is the bottleneck on a GPU machine (see bench/RESULTS.md): one thread per core.
 EMBED_DECODE_THREADS = envint("MEDIAVAULT_EMBED_DECODE_THREADS", os.cpu_count() or 2, minimum=1)
 REALTIME_QUEUE = envstr("MEDIAVAULT_REALTIME_QUEUE", "realtime")
-# Which analysers run after ingest (workers/ml/analysers): names, comma-separated.
-ANALYSERS = envlist("MEDIAVAULT_ANALYSERS", ["text_in_image", "labels", "faces", "colours", "place", "dates"])
+# Which analysers run after ingest (workers/ml/analysers): names, comma-separated. Captions by a
+# vision-language model (MEDIAVAULT_CAPTION_MODEL) join the default set with MEDIAVAULT_CAPTIONS=on:
+# off by default, since a 2B model writes one caption in tens of seconds on a CPU, against a
+# fraction of a second for all the other analysers together.
+CAPTIONS = envbool("MEDIAVAULT_CAPTIONS", False)
+ANALYSERS = envlist("MEDIAVAULT_ANALYSERS", ["text_in_image", "labels", "faces", "colours", "place", "dates",
+                                             *(["caption"] if CAPTIONS else [])])
 ANALYSIS_BATCH_SIZE = envint("MEDIAVAULT_ANALYSIS_BATCH_SIZE", 8, minimum=1)
 # Threads torch uses in each worker process (0: torch's default, one per core). More threads than
 # the cores left over make each one spin-wait for the others: measured here, a MiniLM query

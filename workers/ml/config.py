@@ -21,6 +21,12 @@ Variables (all optional):
 ``MEDIAVAULT_TEXT_DIM`` = output width, 0 for the model's own (Matryoshka: cut, then re-normalise).
 ``MEDIAVAULT_TEXT_TASK`` = the instruction put before queries.
 ``MEDIAVAULT_RERANK_MODEL`` = Qwen3-Reranker hub id or local directory (``Qwen/Qwen3-Reranker-0.6B``).
+``MEDIAVAULT_CAPTION_MODEL`` = the vision-language model of the ``caption`` analyser, a hub id or
+    local directory (``Qwen/Qwen3-VL-2B-Instruct``); the analyser runs when ``MEDIAVAULT_CAPTIONS=on``.
+``MEDIAVAULT_CAPTION_PROMPT`` = what it is asked (``{language}`` is replaced by the next setting).
+``MEDIAVAULT_CAPTION_LANGUAGE`` = the language captions are written in (``English``).
+``MEDIAVAULT_VL_MAX_PIXELS`` = the most pixels of a picture a vision-language model reads (640x640);
+    larger pictures are shrunk first, so a 50-MP photo costs what a small one does.
 
 A variable that is set, even to its default, counts as an explicit choice: explicit choices are
 never replaced by the automatic fallback (see ``ModelConfig.explicit``).
@@ -51,7 +57,12 @@ ENV_VARS = {
     "text_dim": "MEDIAVAULT_TEXT_DIM",
     "text_task": "MEDIAVAULT_TEXT_TASK",
     "rerank_model": "MEDIAVAULT_RERANK_MODEL",
+    "caption_model": "MEDIAVAULT_CAPTION_MODEL",
+    "caption_prompt": "MEDIAVAULT_CAPTION_PROMPT",
+    "caption_language": "MEDIAVAULT_CAPTION_LANGUAGE",
+    "vl_max_pixels": "MEDIAVAULT_VL_MAX_PIXELS",
 }
+MIN_VL_PIXELS = 32 * 32  # one picture token
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,10 @@ class ModelConfig:
     text_dim: int = 0
     text_task: str = defaults.TEXT_TASK
     rerank_model: str = defaults.RERANK_MODEL
+    caption_model: str = defaults.CAPTION_MODEL
+    caption_prompt: str = defaults.CAPTION_PROMPT
+    caption_language: str = defaults.CAPTION_LANGUAGE
+    vl_max_pixels: int = defaults.VL_MAX_PIXELS
     # Field names whose values were chosen by a person (set in the environment or passed in).
     explicit: frozenset[str] = field(default_factory=frozenset)
 
@@ -79,6 +94,9 @@ class ModelConfig:
             ) from None
         if self.text_dim < 0:
             raise ImproperlyConfigured(f"MEDIAVAULT_TEXT_DIM={self.text_dim} must be 0 (native) or positive")
+        if self.vl_max_pixels < MIN_VL_PIXELS:
+            raise ImproperlyConfigured(f"MEDIAVAULT_VL_MAX_PIXELS={self.vl_max_pixels} must be at least "
+                                       f"{MIN_VL_PIXELS} (one 32x32 picture token)")
         config_stem = Path(self.clip_config).stem
         if self.clip_config and "clip_model" in self.explicit and self.clip_model != config_stem:
             raise ImproperlyConfigured(
@@ -102,6 +120,10 @@ class ModelConfig:
             text_dim=envint(ENV_VARS["text_dim"], 0, minimum=0),
             text_task=envstr(ENV_VARS["text_task"]).strip() or defaults.TEXT_TASK,
             rerank_model=envstr(ENV_VARS["rerank_model"]).strip() or defaults.RERANK_MODEL,
+            caption_model=envstr(ENV_VARS["caption_model"]).strip() or defaults.CAPTION_MODEL,
+            caption_prompt=envstr(ENV_VARS["caption_prompt"]).strip() or defaults.CAPTION_PROMPT,
+            caption_language=envstr(ENV_VARS["caption_language"]).strip() or defaults.CAPTION_LANGUAGE,
+            vl_max_pixels=envint(ENV_VARS["vl_max_pixels"], defaults.VL_MAX_PIXELS, minimum=MIN_VL_PIXELS),
             explicit=explicit,
         )
 

@@ -124,6 +124,13 @@ def _checked(build: Any, also: str = "") -> Slot:
         return ModelUnavailable(f"{also}; fallback: {exc.reason}" if also else exc.reason)
 
 
+def local_files_only() -> bool:
+    """Whether models may only come from local paths and the local cache (decided once, with the
+    kinds' models: the analysers that load hub models ask here too)."""
+    _resolved()
+    return hub.is_offline() or current_config().profile == "offline"
+
+
 def _decide_offline(config: ModelConfig) -> bool:
     """Whether models may only come from local paths and the local cache."""
     if config.profile == "offline":

@@ -31,6 +31,17 @@ TINY_QWEN_HIDDEN = 32
 # Special tokens the Qwen prompts use; "yes" and "no" must come out of training as single tokens.
 _QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 _QWEN_ADDED = ["<think>", "</think>"]
+_QWEN_VL_SPECIALS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+# Qwen3-VL's chat format for what MediaVault sends (system, user and assistant turns of text and
+# pictures); the real models' templates say the same for these messages.
+QWEN_VL_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif part['type'] == 'text' %}{{ part['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 _QWEN_CORPUS = [
     'Judge whether the Document meets the requirements based on the Query and the Instruct provided. '
     'Note that the answer can only be "yes" or "no".',
@@ -70,8 +81,10 @@ def build_tiny_clip(directory: str | Path, *, seed: int = 0) -> dict[str, str]:
     }
 
 
-def build_tiny_qwen_tokenizer(directory: str | Path) -> Any:
-    """A byte-level BPE tokenizer shaped like Qwen's (pad = <|endoftext|>, appended to every text)."""
+def build_tiny_qwen_tokenizer(directory: str | Path, *, vision: bool = False) -> Any:
+    """A byte-level BPE tokenizer shaped like Qwen's (pad = <|endoftext|>, appended to every text);
+    `vision`: also Qwen3-VL's picture tokens and a chat template, nothing appended (the
+    vision-language models read a chat prompt as it is)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -84,16 +97,20 @@ def build_tiny_qwen_tokenizer(directory: str | Path) -> Any:
     )
     tokenizer.train_from_iterator(_QWEN_CORPUS * 5, trainer)
     tokenizer.add_tokens(_QWEN_ADDED)
-    end = tokenizer.token_to_id("<|endoftext|>")
-    # Qwen3-Embedding's tokenizer appends <|endoftext|> itself; the pooled vector is read there.
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="$A <|endoftext|>", pair="$A $B <|endoftext|>", special_tokens=[("<|endoftext|>", end)]
-    )
+    if vision:
+        tokenizer.add_special_tokens(_QWEN_VL_SPECIALS)
+    else:
+        end = tokenizer.token_to_id("<|endoftext|>")
+        # Qwen3-Embedding's tokenizer appends <|endoftext|> itself; the pooled vector is read there.
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="$A <|endoftext|>", pair="$A $B <|endoftext|>", special_tokens=[("<|endoftext|>", end)]
+        )
     for word in ("yes", "no"):
         if tokenizer.token_to_id(word) is None:
             raise RuntimeError(f"tiny tokenizer did not learn {word!r} as one token")
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        **({"chat_template": QWEN_VL_CHAT_TEMPLATE} if vision else {}),
     )
     fast.save_pretrained(directory)
     return fast
@@ -139,6 +156,48 @@ def build_tiny_qwen_embedding(directory: str | Path, *, seed: int = 0) -> str:
 def build_tiny_qwen_reranker(directory: str | Path, *, seed: int = 0) -> str:
     """A tiny Qwen3 causal LM (what AutoModelForCausalLM loads) with its tokenizer; returns the folder."""
     return _build_tiny_qwen(directory, "Qwen3ForCausalLM", seed)
+
+
+def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0) -> str:
+    """A tiny random Qwen3-VL (``Qwen3VLForConditionalGeneration``: a 2-layer vision tower of 16 px
+    patches merged 2x2, a 2-layer text model) with its processor (tokenizer, image processor,
+    chat template), as ``AutoProcessor`` / ``AutoModelForImageTextToText`` load a hub folder of
+    Qwen3-VL-2B-Instruct, -Embedding or -Reranker; returns the folder."""
+    import transformers
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tiny_qwen_tokenizer(folder, vision=True)
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
+    text = _tiny_qwen_config(tokenizer).to_dict()
+    text = {key: text[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                       "num_attention_heads", "num_key_value_heads", "head_dim",
+                                       "max_position_embeddings", "initializer_range", "pad_token_id",
+                                       "eos_token_id")}
+    # Multimodal rotary positions: the head's 4 frequency pairs split over time, height and width.
+    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 1, 1],
+                               "mrope_interleaved": True}
+    vision = {"depth": 2, "hidden_size": TINY_QWEN_HIDDEN, "intermediate_size": 64, "num_heads": 2,
+              "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+              "out_hidden_size": TINY_QWEN_HIDDEN, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
+              "initializer_range": 0.2}
+    config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=False, **ids)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = transformers.Qwen3VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.pad_token_id]
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    # Real Qwen3-VL folders' image processor: 16 px patches, 2x2 merge, CLIP's mean and std.
+    images = transformers.Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
+                                                size={"shortest_edge": 32 * 32, "longest_edge": 256 * 256},
+                                                image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+    videos = transformers.Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
+    transformers.Qwen3VLProcessor(image_processor=images, tokenizer=tokenizer, video_processor=videos,
+                                  chat_template=QWEN_VL_CHAT_TEMPLATE).save_pretrained(folder)
+    return str(folder)
 
 
 def tiny_model_env(directory: str | Path, *, seed: int = 0) -> dict[str, str]:

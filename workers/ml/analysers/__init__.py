@@ -25,6 +25,7 @@ ANALYSERS = {
     "colours": "workers.ml.analysers.colours:Colours",
     "place": "workers.ml.analysers.place:Place",
     "dates": "workers.ml.analysers.dates:DateWords",
+    "caption": "workers.ml.analysers.captions:Captions",
 }
 
 _lock = threading.Lock()
