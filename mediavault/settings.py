@@ -283,6 +283,10 @@ SEARCH_WEIGHTS = {
     "semantic_text": envfloat("MEDIAVAULT_WEIGHT_TEXT", 1.0),
     "semantic_image": envfloat("MEDIAVAULT_WEIGHT_CLIP", 0.5),
     "image": envfloat("MEDIAVAULT_WEIGHT_IMAGE", 1.0),
+    # The multimodal kind's (Qwen3-VL-Embedding, when configured): a text query against pictures as
+    # CLIP's, counted like the text model's since it reads the picture itself; picture to picture as "image".
+    "semantic_multimodal": envfloat("MEDIAVAULT_WEIGHT_MULTIMODAL", 1.0),
+    "image_multimodal": envfloat("MEDIAVAULT_WEIGHT_IMAGE_MULTIMODAL", 1.0),
 }
 # Per model id, the similarity a vector match needs to count as a strong match (search/cutoff.py;
 # written by bench/calibrate_cutoff.py).

@@ -42,6 +42,8 @@ class SearchParams(serializers.Serializer):
     w_text = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_clip = serializers.FloatField(required=False, min_value=0, max_value=10)
     w_image = serializers.FloatField(required=False, min_value=0, max_value=10)
+    w_multimodal = serializers.FloatField(required=False, min_value=0, max_value=10)
+    w_image_multimodal = serializers.FloatField(required=False, min_value=0, max_value=10)
 
     def validate(self, attrs):
         if attrs["offset"] + attrs["limit"] > MAX_WINDOW:
@@ -53,7 +55,8 @@ class SearchParams(serializers.Serializer):
 
     def to_request(self) -> SearchRequest:
         data = self.validated_data
-        names = {"w_keyword": "keyword", "w_text": "semantic_text", "w_clip": "semantic_image", "w_image": "image"}
+        names = {"w_keyword": "keyword", "w_text": "semantic_text", "w_clip": "semantic_image", "w_image": "image",
+                 "w_multimodal": "semantic_multimodal", "w_image_multimodal": "image_multimodal"}
         return SearchRequest(
             query=data["q"],
             mode=data["mode"],

@@ -33,6 +33,8 @@ from search.service import (
     IDENTIFIER,
     IMAGE,
     KEYWORD,
+    MULTIMODAL,
+    MULTIMODAL_IMAGE,
     TEXT,
     SearchRequest,
     SearchResponse,
@@ -63,6 +65,8 @@ SIGNALS = [
     (TEXT, "Semantic text", "Semantic text search"),
     (CLIP, "Semantic image", "Semantic image search"),
     (IMAGE, "Image similarity", "Image similarity search"),
+    (MULTIMODAL, "Multimodal", "Multimodal search"),
+    (MULTIMODAL_IMAGE, "Multimodal similarity", "Multimodal image similarity"),
 ]
 SIGNAL_LABEL = {name: label for name, label, _ in SIGNALS}
 SIGNAL_SERVICE = {name: service for name, _, service in SIGNALS} | {"rerank": "Reranking"}

@@ -36,11 +36,16 @@ MODES = ("hybrid", "keyword", "semantic")
 FUSION_METHODS = ("adaptive", "weighted", "rrf")
 SORTS = ("relevance", "newest", "oldest")
 KEYWORD, TEXT, CLIP, IMAGE = "keyword", "semantic_text", "semantic_image", "image"
+# The multimodal kind's signals (Qwen3-VL-Embedding, when configured): a text query against the
+# pictures' vectors, and a picture (an example image, or the asset of "more like this") against them.
+MULTIMODAL, MULTIMODAL_IMAGE = "semantic_multimodal", "image_multimodal"
 # Literal signals: every result they return matches the query literally. They order results in
 # tiers ahead of the fused ones instead of being fused.
 IDENTIFIER, FILENAME, FILTERS = "identifier", "filename", "filters"
 LITERAL = (IDENTIFIER, FILENAME, FILTERS)
-SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT))  # (vector kind, signal) compared for "similar"
+# (vector kind, signal) compared for "similar"
+SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT), ("multimodal", MULTIMODAL_IMAGE))
+OPTIONAL_KINDS = ("multimodal",)  # kinds search asks for only when the workers report them served
 
 
 @dataclass
@@ -87,8 +92,8 @@ class Encoder:
     def text(self, query: str, kind: str) -> client.QueryVector:
         return client.encode_query_text(query, kind=kind)
 
-    def image(self, data: bytes) -> client.QueryVector:
-        return client.encode_query_image(data)
+    def image(self, data: bytes, kind: str = "image") -> client.QueryVector:
+        return client.encode_query_image(data, kind=kind)
 
     def rerank(self, query: str, documents: list[str], instruction: str | None) -> client.RerankScores:
         return client.rerank(query, documents, instruction=instruction)
@@ -134,8 +139,14 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
 
 
 def _reported_unavailable() -> dict[str, str]:
-    """{kind: reason} for the models the workers last reported unavailable."""
-    return dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
+    """{kind: reason} for the models the workers last reported unavailable (an optional kind
+    nobody served is in it too: without a row, or reported not configured)."""
+    reported = dict(ActiveModel.objects.values_list("kind", "available"))
+    unavailable = dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
+    for kind in OPTIONAL_KINDS:
+        if not reported.get(kind):
+            unavailable[kind] = unavailable.get(kind) or "not configured"
+    return unavailable
 
 
 def _literal(text: str, parsed, visible: QuerySet, depth: int, signals: _Signals) -> str | None:
@@ -172,7 +183,9 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
                 name, lambda: _vector_signal(kind, _stored_vector(asset, kind), visible, depth, exclude)
             )
 
-        concurrency.run_all([similar_job(name, kind) for kind, name in SIMILAR_SIGNALS])
+        unused = {kind for kind, reason in _reported_unavailable().items()
+                  if kind in OPTIONAL_KINDS and reason.startswith("not configured")}
+        concurrency.run_all([similar_job(name, kind) for kind, name in SIMILAR_SIGNALS if kind not in unused])
         return signals
     started = time.perf_counter()
     statements = concurrency.Jobs()
@@ -185,11 +198,15 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
     wanted = []
     if request.image is not None:
         wanted.append((IMAGE, "image", lambda: encoder.image(request.image)))
+        wanted.append((MULTIMODAL_IMAGE, "multimodal", lambda: encoder.image(request.image, "multimodal")))
     if text and request.mode in ("hybrid", "semantic"):
         wanted.append((TEXT, "text", lambda: encoder.text(text, "text")))
         wanted.append((CLIP, "image", lambda: encoder.text(text, "image")))
+        wanted.append((MULTIMODAL, "multimodal", lambda: encoder.text(text, "multimodal")))
     encodings = []
     for name, kind, encode in wanted:
+        if kind in OPTIONAL_KINDS and unavailable.get(kind, "").startswith("not configured"):
+            continue  # a kind this install does not use is not a degraded signal
         if kind in unavailable:
             # The workers said so when they last reported: no round trip to hear it again.
             signals.degraded[name] = f"model unavailable: {unavailable[kind]}"

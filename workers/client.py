@@ -15,11 +15,14 @@ from django.conf import settings
 from assets.imaging import jpeg_thumbnail, open_upright
 from workers import rpc
 
-TEXT_KINDS = ("text", "image")  # "image": CLIP's text tower (text -> image)
+# "image": CLIP's text tower (text -> image); "multimodal": Qwen3-VL-Embedding's instructed query.
+TEXT_KINDS = ("text", "image", "multimodal")
+PICTURE_KINDS = ("image", "multimodal")  # the kinds that encode a query picture
 # The realtime worker's lanes (workers.realtime serves them).
 TEXT_LANES = {kind: f"encode-text-{kind}" for kind in TEXT_KINDS}
-IMAGE_LANE, RERANK_LANE, MODELS_LANE = "encode-image", "rerank", "models"
-LANES = (*TEXT_LANES.values(), IMAGE_LANE, RERANK_LANE, MODELS_LANE)
+IMAGE_LANES = {"image": "encode-image", "multimodal": "encode-image-multimodal"}
+RERANK_LANE, MODELS_LANE = "rerank", "models"
+LANES = (*TEXT_LANES.values(), *IMAGE_LANES.values(), RERANK_LANE, MODELS_LANE)
 
 QUERY_IMAGE_MAX_SIDE = 512
 
@@ -69,9 +72,11 @@ def _shrink(data: bytes) -> bytes:
     return jpeg_thumbnail(image, QUERY_IMAGE_MAX_SIDE, quality=90)[0]
 
 
-def encode_query_image(data: bytes, timeout: float | None = None) -> QueryVector:
+def encode_query_image(data: bytes, timeout: float | None = None, kind: str = "image") -> QueryVector:
+    if kind not in PICTURE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(PICTURE_KINDS)}")
     payload = base64.b64encode(_shrink(data)).decode()
-    answer = _call(IMAGE_LANE, [payload], timeout)
+    answer = _call(IMAGE_LANES[kind], [payload], timeout)
     return QueryVector(answer["model_id"], answer["vector"])
 
 

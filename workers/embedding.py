@@ -89,19 +89,17 @@ def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
     report.text_vectors += len(todo)
 
 
-def _decode(model, blobs: list):
-    """The preprocessed pictures of one asset, stacked (n, 3, H, W): one for a photo or a document,
-    a video's keyframes (whose vectors are averaged: `_pooled`). Runs on a decoding thread: the
-    blobs were found on the caller's (no query here)."""
-    import torch  # workers only
-
+def _decode(model, blobs: list) -> list:
+    """The preprocessed pictures of one asset (as the model's `preprocess` makes them): one for a
+    photo or a document, a video's keyframes (whose vectors are averaged: `_pooled`). Runs on a
+    decoding thread: the blobs were found on the caller's (no query here)."""
     if not blobs:
         raise ValueError("no picture: ingest made no thumbnail")
     pictures = []
     for blob in blobs:
         with blob.open() as handle:
             pictures.append(model.preprocess(load_image_for_model(handle, model.image_size)))
-    return torch.stack(pictures)
+    return pictures
 
 
 def _picture_blobs(asset: Asset) -> list:
@@ -134,13 +132,15 @@ def _pooled(vectors, counts: list[int]) -> list:
     return pooled
 
 
-def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExecutor, force: bool) -> None:
-    model = _available(EmbeddingKind.IMAGE, report)
+def _embed_images(kind: str, assets: list[Asset], report: BatchReport, pool: ThreadPoolExecutor,
+                  force: bool) -> None:
+    """Picture vectors of a picture kind: CLIP's (``image``) or the multimodal model's."""
+    model = _available(kind, report)
     if model is None:
         return
     model.load()
     have = set(
-        Embedding.objects.filter(asset__in=assets, kind=EmbeddingKind.IMAGE, model_id=model.model_id).values_list(
+        Embedding.objects.filter(asset__in=assets, kind=kind, model_id=model.model_id).values_list(
             "asset_id", flat=True
         )
     )
@@ -168,26 +168,28 @@ def _embed_images(assets: list[Asset], report: BatchReport, pool: ThreadPoolExec
         if not ready:
             continue
         started = time.perf_counter()
-        import torch  # workers only; the web never reaches this module
-
-        # One worker chunk is one forward pass (the model's own default chunking is smaller).
-        stacked = torch.cat(pixels)
-        model.batch_size = max(model.batch_size, len(stacked))
-        vectors = _pooled(model.encode_preprocessed(stacked), [len(p) for p in pixels])
+        batch = model.collate([picture for pictures in pixels for picture in pictures])
+        if kind == EmbeddingKind.IMAGE:
+            # One worker chunk is one forward pass (CLIP's own default chunking is smaller; the
+            # multimodal model keeps its batches of similar size).
+            model.batch_size = max(model.batch_size, len(batch))
+        vectors = _pooled(model.encode_preprocessed(batch), [len(p) for p in pixels])
         encode_s += time.perf_counter() - started
-        _vectors(EmbeddingKind.IMAGE, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)], report)
+        _vectors(kind, model, [(a, v, "") for a, v in zip(ready, vectors, strict=True)], report)
         report.image_vectors += len(ready)
-    report.timings.update(image_decode_wait_s=decode_s, image_encode_s=encode_s)
+    prefix = "image" if kind == EmbeddingKind.IMAGE else kind
+    report.timings.update({f"{prefix}_decode_wait_s": decode_s, f"{prefix}_encode_s": encode_s})
 
 
-ALL_KINDS = (EmbeddingKind.IMAGE, EmbeddingKind.TEXT)
+ALL_KINDS = (EmbeddingKind.IMAGE, EmbeddingKind.TEXT, EmbeddingKind.MULTIMODAL)
 
 
 def compute(assets: list[Asset], pool: ThreadPoolExecutor, kinds=ALL_KINDS, force: bool = False) -> BatchReport:
     """Missing/stale vectors (all of them with force) for these assets; nothing is written."""
     report = BatchReport(claimed=len(assets))
     steps = {
-        EmbeddingKind.IMAGE: lambda: _embed_images(assets, report, pool, force),
+        EmbeddingKind.IMAGE: lambda: _embed_images(EmbeddingKind.IMAGE, assets, report, pool, force),
+        EmbeddingKind.MULTIMODAL: lambda: _embed_images(EmbeddingKind.MULTIMODAL, assets, report, pool, force),
         EmbeddingKind.TEXT: lambda: _embed_text(assets, report, force),
     }
     for kind in kinds:

@@ -17,7 +17,7 @@ import io
 import logging
 from collections.abc import Sequence
 
-from workers.client import IMAGE_LANE, MODELS_LANE, RERANK_LANE, TEXT_LANES
+from workers.client import IMAGE_LANES, MODELS_LANE, RERANK_LANE, TEXT_LANES
 from workers.ml import registry
 from workers.ml.errors import ModelUnavailable
 from workers.rpc import Lane
@@ -36,22 +36,23 @@ def _vector_answer(model, vector) -> dict:
 
 
 def _encode_texts(kind: str, batch: Sequence[list]) -> list[dict]:
-    """[text] per request: the query encodings of the text model (kind "text") or CLIP's text tower."""
+    """[text] per request: the query encodings of the text or multimodal model (instructed queries)
+    or CLIP's text tower."""
     try:
         model = registry.get_model(kind)
     except ModelUnavailable as exc:
         return [_unavailable(exc)] * len(batch)
     texts = [str(args[0]) for args in batch]
-    vectors = model.encode_queries(texts) if kind == "text" else model.encode_texts(texts)
+    vectors = model.encode_texts(texts) if kind == "image" else model.encode_queries(texts)
     return [_vector_answer(model, vector) for vector in vectors]
 
 
-def _encode_images(batch: Sequence[list]) -> list[dict]:
+def _encode_images(kind: str, batch: Sequence[list]) -> list[dict]:
     """[base64 JPEG] per request. Each is decoded on its own, so a broken one fails only its request."""
     from workers.ml.images import load_image_for_model
 
     try:
-        model = registry.get_model("image")
+        model = registry.get_model(kind)
     except ModelUnavailable as exc:
         return [_unavailable(exc)] * len(batch)
     answers: list[dict | None] = [None] * len(batch)
@@ -88,7 +89,8 @@ def lanes() -> list[Lane]:
     return [
         *(Lane(lane, lambda batch, kind=kind: _encode_texts(kind, batch), MAX_BATCH)
           for kind, lane in TEXT_LANES.items()),
-        Lane(IMAGE_LANE, _encode_images, MAX_BATCH),
+        *(Lane(lane, lambda batch, kind=kind: _encode_images(kind, batch), MAX_BATCH)
+          for kind, lane in IMAGE_LANES.items()),
         Lane(RERANK_LANE, _rerank, max_batch=1),
         Lane(MODELS_LANE, _models),
     ]

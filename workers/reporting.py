@@ -7,13 +7,11 @@ import socket
 from assets.models import ActiveModel
 from workers.ml import registry
 
-KINDS = ("image", "text", "rerank")
-
 
 def record_active_models(worker: str | None = None) -> dict:
     worker = worker or socket.gethostname()
     report = registry.active_models()
-    for kind in KINDS:
+    for kind in registry.KINDS:
         info = report.get(kind) or {"available": False, "reason": "not configured"}
         available = bool(info.get("available", True)) and not info.get("reason")
         ActiveModel.objects.update_or_create(

@@ -55,6 +55,7 @@ class AnalysisStatus(models.TextChoices):
 class EmbeddingKind(models.TextChoices):
     IMAGE = "image", "Image (CLIP)"
     TEXT = "text", "Text"
+    MULTIMODAL = "multimodal", "Multimodal (pictures and texts in one space)"
 
 
 def _visible_rule(user) -> Q:
@@ -243,7 +244,7 @@ class Embedding(models.Model):
     """
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="embeddings")
-    kind = models.CharField(max_length=8, choices=EmbeddingKind.choices)
+    kind = models.CharField(max_length=16, choices=EmbeddingKind.choices)
     model_id = models.CharField(max_length=255)
     dim = models.PositiveIntegerField()
     vector = HalfVectorField()

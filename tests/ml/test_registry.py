@@ -54,11 +54,13 @@ def test_registry_serves_every_kind_from_the_environment(set_env, tiny_model_env
     set_env(tiny_model_env)
     report = registry.active_models()
     assert all(entry["available"] and not entry["loaded"] for entry in report.values())
-    image, text, rerank = (registry.get_model(kind) for kind in ("image", "text", "rerank"))
+    assert set(report) == set(registry.KINDS)
+    image, text, rerank, multimodal = (registry.get_model(kind) for kind in ("image", "text", "rerank", "multimodal"))
     assert registry.get_model("text") is text  # one instance per process
     assert text.model_id == f"qwen3-embed:{tiny_model_env['MEDIAVAULT_TEXT_MODEL']}@dim=32"
     assert image.encode_texts(["kayak"]).shape == (1, 32)
     assert rerank.score("kayak", ["a kayak"]).shape == (1,)
+    assert multimodal.encode_queries(["kayak"]).shape == (1, 32)
     assert registry.active_models()["text"]["loaded"] is True
 
 

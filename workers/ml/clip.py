@@ -164,6 +164,11 @@ class ClipModel(BaseModel):
         self.load()
         return self._preprocess(image)
 
+    @staticmethod
+    def collate(pictures: list[torch.Tensor]) -> torch.Tensor:
+        """Preprocessed pictures (3, H, W each) as one batch for `encode_preprocessed`."""
+        return torch.stack(pictures)
+
     def encode_preprocessed(self, pixels: torch.Tensor) -> np.ndarray:
         """Vectors for a stacked batch of ``preprocess`` outputs, shape (n, 3, H, W)."""
         self.load()

@@ -21,6 +21,12 @@ Variables (all optional):
 ``MEDIAVAULT_TEXT_DIM`` = output width, 0 for the model's own (Matryoshka: cut, then re-normalise).
 ``MEDIAVAULT_TEXT_TASK`` = the instruction put before queries.
 ``MEDIAVAULT_RERANK_MODEL`` = Qwen3-Reranker hub id or local directory (``Qwen/Qwen3-Reranker-0.6B``).
+``MEDIAVAULT_MULTIMODAL_MODEL`` = a Qwen3-VL-Embedding hub id or local directory for the
+    ``"multimodal"`` kind (pictures and texts in one space: text-to-image, image-to-image and
+    "similar", beside CLIP); empty (the default): the kind is off.
+``MEDIAVAULT_MULTIMODAL_DIM`` = its output width, 0 for the model's own up to pgvector's HNSW limit
+    of 4,000 (the 8B's 4,096 are cut to 4,000: Matryoshka, then re-normalised).
+``MEDIAVAULT_MULTIMODAL_TASK`` = the instruction put before queries.
 ``MEDIAVAULT_CAPTION_MODEL`` = the vision-language model of the ``caption`` analyser, a hub id or
     local directory (``Qwen/Qwen3-VL-2B-Instruct``); the analyser runs when ``MEDIAVAULT_CAPTIONS=on``.
 ``MEDIAVAULT_CAPTION_PROMPT`` = what it is asked (``{language}`` is replaced by the next setting).
@@ -57,6 +63,9 @@ ENV_VARS = {
     "text_dim": "MEDIAVAULT_TEXT_DIM",
     "text_task": "MEDIAVAULT_TEXT_TASK",
     "rerank_model": "MEDIAVAULT_RERANK_MODEL",
+    "multimodal_model": "MEDIAVAULT_MULTIMODAL_MODEL",
+    "multimodal_dim": "MEDIAVAULT_MULTIMODAL_DIM",
+    "multimodal_task": "MEDIAVAULT_MULTIMODAL_TASK",
     "caption_model": "MEDIAVAULT_CAPTION_MODEL",
     "caption_prompt": "MEDIAVAULT_CAPTION_PROMPT",
     "caption_language": "MEDIAVAULT_CAPTION_LANGUAGE",
@@ -76,6 +85,9 @@ class ModelConfig:
     text_dim: int = 0
     text_task: str = defaults.TEXT_TASK
     rerank_model: str = defaults.RERANK_MODEL
+    multimodal_model: str = defaults.MULTIMODAL_MODEL
+    multimodal_dim: int = 0
+    multimodal_task: str = defaults.MULTIMODAL_TASK
     caption_model: str = defaults.CAPTION_MODEL
     caption_prompt: str = defaults.CAPTION_PROMPT
     caption_language: str = defaults.CAPTION_LANGUAGE
@@ -94,6 +106,9 @@ class ModelConfig:
             ) from None
         if self.text_dim < 0:
             raise ImproperlyConfigured(f"MEDIAVAULT_TEXT_DIM={self.text_dim} must be 0 (native) or positive")
+        if self.multimodal_dim < 0:
+            raise ImproperlyConfigured(f"MEDIAVAULT_MULTIMODAL_DIM={self.multimodal_dim} must be 0 (native) "
+                                       "or positive")
         if self.vl_max_pixels < MIN_VL_PIXELS:
             raise ImproperlyConfigured(f"MEDIAVAULT_VL_MAX_PIXELS={self.vl_max_pixels} must be at least "
                                        f"{MIN_VL_PIXELS} (one 32x32 picture token)")
@@ -120,6 +135,9 @@ class ModelConfig:
             text_dim=envint(ENV_VARS["text_dim"], 0, minimum=0),
             text_task=envstr(ENV_VARS["text_task"]).strip() or defaults.TEXT_TASK,
             rerank_model=envstr(ENV_VARS["rerank_model"]).strip() or defaults.RERANK_MODEL,
+            multimodal_model=envstr(ENV_VARS["multimodal_model"]).strip(),
+            multimodal_dim=envint(ENV_VARS["multimodal_dim"], 0, minimum=0),
+            multimodal_task=envstr(ENV_VARS["multimodal_task"]).strip() or defaults.MULTIMODAL_TASK,
             caption_model=envstr(ENV_VARS["caption_model"]).strip() or defaults.CAPTION_MODEL,
             caption_prompt=envstr(ENV_VARS["caption_prompt"]).strip() or defaults.CAPTION_PROMPT,
             caption_language=envstr(ENV_VARS["caption_language"]).strip() or defaults.CAPTION_LANGUAGE,

@@ -14,3 +14,11 @@ CAPTION_PROMPT = ("Describe this photo in one short factual sentence in {languag
 CAPTION_LANGUAGE = "English"
 # Qwen3-VL reads a picture as one token per 32x32 pixels: 640x640 is 400 tokens.
 VL_MAX_PIXELS = 640 * 640
+
+# The multimodal kind (Qwen3-VL-Embedding: pictures and texts in one space) is off unless a model is
+# named (MEDIAVAULT_MULTIMODAL_MODEL, e.g. "Qwen/Qwen3-VL-Embedding-2B").
+MULTIMODAL_MODEL = ""
+# The instruction the Qwen3-VL-Embedding examples give queries; pictures and documents get the
+# model's default one.
+MULTIMODAL_TASK = "Retrieve images or text relevant to the user's query."
+MULTIMODAL_DOCUMENT_TASK = "Represent the user's input."

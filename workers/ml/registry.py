@@ -1,7 +1,9 @@
 """One model per kind per process, chosen from ``ModelConfig`` and loaded on first use.
 
 Kinds: ``"image"`` (CLIP: images and texts in one space), ``"text"`` (Qwen3-Embedding, or MiniLM
-offline), ``"rerank"`` (Qwen3-Reranker).
+offline), ``"rerank"`` (Qwen3-Reranker), ``"multimodal"`` (Qwen3-VL-Embedding, only when
+``MEDIAVAULT_MULTIMODAL_MODEL`` names one: otherwise reported unavailable as not configured, and
+search does not ask for it).
 
 Choosing is cheap (paths, the local cache, at most one short probe of the hub) and happens for
 all kinds together on first use, so the situation is summed up in a single log line; loading
@@ -25,7 +27,9 @@ from workers.ml.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-KINDS = ("image", "text", "rerank")
+KINDS = ("image", "text", "rerank", "multimodal")
+# A kind nobody configured: reported unavailable with this reason at the start (search leaves it out).
+NOT_CONFIGURED = "not configured"
 _ST_PREFIX = "sentence-transformers:"
 
 Slot = BaseModel | ModelUnavailable
@@ -156,6 +160,7 @@ def _needs_hub(config: ModelConfig) -> bool:
         clip_source = clip.removeprefix("hf-hub:") if clip.startswith("hf-hub:") else config.clip_pretrained
     text = config.text_model.removeprefix(_ST_PREFIX)
     sources = [clip_source, config.rerank_model] + ([] if text.lower() == "minilm" else [text])
+    sources += [config.multimodal_model] if config.multimodal_model else []
     return not all(hub.is_local(source) for source in sources)
 
 
@@ -171,6 +176,14 @@ def _build(kind: str, config: ModelConfig, offline: bool) -> BaseModel:
 
         config_path = config.clip_config or None
         return ClipModel(config.clip_model, config.clip_pretrained, config_path=config_path, **common)
+    if kind == "multimodal":
+        if not config.multimodal_model:
+            raise ModelUnavailable(f"{NOT_CONFIGURED}: set MEDIAVAULT_MULTIMODAL_MODEL to a Qwen3-VL-Embedding hub id "
+                                   "or folder (Qwen/Qwen3-VL-Embedding-2B)")
+        from workers.ml.qwen_vl_embed import QwenVLEmbedder
+
+        return QwenVLEmbedder(config.multimodal_model, dim=config.multimodal_dim, task=config.multimodal_task,
+                              max_pixels=config.vl_max_pixels, **common)
     if kind == "rerank":
         from workers.ml.qwen_rerank import QwenReranker
 
@@ -215,12 +228,19 @@ def _replace_after_failed_load(kind: str, slot: BaseModel, exc: ModelUnavailable
         return None
 
 
+def is_off(slot: Slot) -> bool:
+    """An optional kind nobody configured: not a fault, nothing to warn about."""
+    return isinstance(slot, ModelUnavailable) and slot.reason.startswith(NOT_CONFIGURED)
+
+
 def _log_choice(
     config: ModelConfig, slots: dict[str, Slot], substituted: tuple[str, str] | None, offline: bool
 ) -> None:
     lines = []
     for kind, slot in slots.items():
-        if isinstance(slot, ModelUnavailable):
+        if is_off(slot):
+            lines.append(f"{kind}: off ({NOT_CONFIGURED})")
+        elif isinstance(slot, ModelUnavailable):
             lines.append(f"{kind}: UNAVAILABLE - {slot.reason}")
         elif kind == "text" and substituted:
             configured, why = substituted
@@ -229,7 +249,7 @@ def _log_choice(
             lines.append(f"{kind}: {slot.describe_source()}")
     where = "local files only (hub unreachable or offline)" if offline else "hub allowed"
     summary = f"models (profile {config.profile}, {where}): " + "; ".join(lines)
-    if not substituted and not any(isinstance(slot, ModelUnavailable) for slot in slots.values()):
+    if not substituted and not any(isinstance(slot, ModelUnavailable) and not is_off(slot) for slot in slots.values()):
         log.info("%s", summary)
     elif config.profile == "full":
         log.error("%s", summary)

@@ -4,7 +4,7 @@ They are loaded through exactly the code real weights go through (open_clip conf
 transformers ``from_pretrained`` of a local folder), so a test that passes with them exercises
 the real loading paths. Their vectors mean nothing, but they are deterministic for a given seed.
 
-    env = tiny_model_env(tmp_path)     # all three kinds; returns MEDIAVAULT_* variables
+    env = tiny_model_env(tmp_path)     # every kind; returns MEDIAVAULT_* variables
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     registry.reset_registry()
@@ -158,11 +158,12 @@ def build_tiny_qwen_reranker(directory: str | Path, *, seed: int = 0) -> str:
     return _build_tiny_qwen(directory, "Qwen3ForCausalLM", seed)
 
 
-def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0) -> str:
+def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0, hidden: int = TINY_QWEN_HIDDEN) -> str:
     """A tiny random Qwen3-VL (``Qwen3VLForConditionalGeneration``: a 2-layer vision tower of 16 px
     patches merged 2x2, a 2-layer text model) with its processor (tokenizer, image processor,
     chat template), as ``AutoProcessor`` / ``AutoModelForImageTextToText`` load a hub folder of
-    Qwen3-VL-2B-Instruct, -Embedding or -Reranker; returns the folder."""
+    Qwen3-VL-2B-Instruct, -Embedding or -Reranker; returns the folder. `hidden`: the text model's
+    width (the vectors' native size), e.g. wider than pgvector's HNSW limit like the 8B's 4,096."""
     import transformers
 
     folder = Path(directory)
@@ -176,12 +177,13 @@ def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0) -> str:
                                        "num_attention_heads", "num_key_value_heads", "head_dim",
                                        "max_position_embeddings", "initializer_range", "pad_token_id",
                                        "eos_token_id")}
+    text["hidden_size"] = hidden
     # Multimodal rotary positions: the head's 4 frequency pairs split over time, height and width.
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 1, 1],
                                "mrope_interleaved": True}
     vision = {"depth": 2, "hidden_size": TINY_QWEN_HIDDEN, "intermediate_size": 64, "num_heads": 2,
               "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
-              "out_hidden_size": TINY_QWEN_HIDDEN, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
+              "out_hidden_size": hidden, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
               "initializer_range": 0.2}
     config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=False, **ids)
     with torch.random.fork_rng(devices=[]):
@@ -201,17 +203,19 @@ def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0) -> str:
 
 
 def tiny_model_env(directory: str | Path, *, seed: int = 0) -> dict[str, str]:
-    """Build all three tiny models under ``directory``; the MEDIAVAULT_* variables that select them."""
+    """Build a tiny model of every kind under ``directory``; the MEDIAVAULT_* variables that select them."""
     root = Path(directory)
     return model_env(
         build_tiny_clip(root / "clip", seed=seed),
         build_tiny_qwen_embedding(root / "qwen-embed", seed=seed),
         build_tiny_qwen_reranker(root / "qwen-rerank", seed=seed),
+        multimodal_model=build_tiny_qwen_vl(root / "qwen-vl", seed=seed),
     )
 
 
-def model_env(clip_env: dict[str, str], text_model: str, rerank_model: str) -> dict[str, str]:
-    """MEDIAVAULT_* variables for already built models, on CPU.
+def model_env(clip_env: dict[str, str], text_model: str, rerank_model: str, *,
+              multimodal_model: str = "") -> dict[str, str]:
+    """MEDIAVAULT_* variables for already built models, on CPU (the multimodal kind only when given).
 
     Profile ``full`` so that a broken tiny model fails loudly instead of falling back to MiniLM.
     """
@@ -220,5 +224,6 @@ def model_env(clip_env: dict[str, str], text_model: str, rerank_model: str) -> d
         "MEDIAVAULT_DEVICE": "cpu",
         **clip_env,
         "MEDIAVAULT_TEXT_MODEL": text_model,
+        **({"MEDIAVAULT_MULTIMODAL_MODEL": multimodal_model} if multimodal_model else {}),
         "MEDIAVAULT_RERANK_MODEL": rerank_model,
     }

@@ -1,0 +1,125 @@
+"""The multimodal kind end to end with a tiny random Qwen3-VL-Embedding: the embed step stores
+its picture vectors under their own kind and model id with their own HNSW index, and search uses
+them for text-to-image, image-to-image and "similar" beside the other signals, the query vectors
+coming from the realtime worker's own lane functions. An install without the kind configured
+asks nothing of it and names no degraded signal."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from django.db import connection
+from PIL import Image
+
+from assets import actions
+from assets.models import ActiveModel, Asset, Embedding, Status
+from assets.vector_index import index_name
+from search.service import MULTIMODAL, MULTIMODAL_IMAGE, Encoder, SearchRequest, search
+from tests.conftest import upload_bytes
+from workers import embedding, realtime
+from workers.client import InferenceUnavailable, QueryVector
+from workers.ml import registry
+from workers.ml.config import ModelConfig
+from workers.ml.testing import build_tiny_qwen_vl
+from workers.reporting import record_active_models
+
+pytestmark = pytest.mark.django_db
+
+
+class LaneEncoder(Encoder):
+    """Query vectors from the realtime worker's lane functions, in this process (no broker)."""
+
+    @staticmethod
+    def _vector(answer: dict) -> QueryVector:
+        if not answer["ok"]:
+            raise InferenceUnavailable(answer["reason"])
+        return QueryVector(answer["model_id"], answer["vector"])
+
+    def text(self, query, kind):
+        return self._vector(realtime._encode_texts(kind, [[query]])[0])
+
+    def image(self, data, kind="image"):
+        return self._vector(realtime._encode_images(kind, [[base64.b64encode(data).decode()]])[0])
+
+
+@pytest.fixture(scope="module")
+def tiny_vl(tmp_path_factory) -> str:
+    return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-vl-search"), seed=5)
+
+
+@pytest.fixture
+def multimodal(tiny_vl):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu", multimodal_model=tiny_vl,
+                                        vl_max_pixels=128 * 128))
+    yield registry.get_model("multimodal")
+    registry.reset_registry()
+
+
+def jpeg(seed: int, size=(160, 120)) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(buffer, format="JPEG",
+                                                                                      quality=95)
+    return buffer.getvalue()
+
+
+def ready(user, data: bytes, name: str) -> Asset:
+    result = actions.upload_asset(user, upload_bytes(data, name), name, actions.AssetOptions())
+    from assets.processing import process_asset
+
+    assert process_asset(result.asset.pk).startswith("ready")
+    return Asset.objects.get(pk=result.asset.pk, status=Status.READY)
+
+
+def test_pictures_get_multimodal_vectors_and_search_uses_them(alice, multimodal):
+    photos = {seed: jpeg(seed) for seed in (1, 2, 3)}
+    assets = {seed: ready(alice, data, f"p{seed}.jpg") for seed, data in photos.items()}
+    report = embedding.embed_now([a.pk for a in assets.values()], kinds=("multimodal",))
+    assert report.image_vectors == 3 and not report.failed
+    rows = Embedding.objects.filter(kind="multimodal")
+    assert rows.count() == 3 and {r.model_id for r in rows} == {multimodal.model_id} and {r.dim for r in rows} == {32}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [index_name("multimodal", multimodal.model_id)])
+        assert cursor.fetchone()[0] is not None  # its own HNSW index
+    record_active_models("test")
+    assert ActiveModel.objects.get(kind="multimodal").model_id == multimodal.model_id
+    visible = Asset.objects.visible_to(alice)
+
+    words = search(visible, SearchRequest(query="a harbour at night", mode="semantic"), LaneEncoder(), user=alice)
+    assert MULTIMODAL in words.signals_run and MULTIMODAL not in words.degraded
+    assert {hit.asset.pk for hit in words.hits} == {a.pk for a in assets.values()}  # uncalibrated: all strong
+
+    example = search(visible, SearchRequest(image=photos[2]), LaneEncoder(), user=alice)
+    assert MULTIMODAL_IMAGE in example.signals_run
+    assert example.hits[0].asset.pk == assets[2].pk  # a picture is nearest to itself
+
+    similar = search(visible, SearchRequest(similar_to=assets[1]), LaneEncoder(), user=alice)
+    assert MULTIMODAL_IMAGE in similar.signals_run
+    assert {hit.asset.pk for hit in similar.hits} == {assets[2].pk, assets[3].pk}  # never itself
+
+
+def test_without_the_kind_configured_search_neither_asks_nor_reports_it(alice):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu"))
+    try:
+        record_active_models("test")
+        row = ActiveModel.objects.get(kind="multimodal")
+        assert not row.available and row.reason.startswith("not configured")
+        asset = ready(alice, jpeg(4), "p4.jpg")
+        asked = []
+
+        class Watching(LaneEncoder):
+            def text(self, query, kind):
+                asked.append(kind)
+                return super().text(query, kind)
+
+        visible = Asset.objects.visible_to(alice)
+        response = search(visible, SearchRequest(query="p4"), Watching(), user=alice)
+        assert "multimodal" not in asked
+        assert not {MULTIMODAL, MULTIMODAL_IMAGE} & (set(response.degraded) | set(response.signals_run))
+        similar = search(visible, SearchRequest(similar_to=asset), Watching(), user=alice)
+        assert MULTIMODAL_IMAGE not in similar.degraded
+    finally:
+        registry.reset_registry()
