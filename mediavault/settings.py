@@ -270,6 +270,8 @@ REALTIME_TIMEOUT_S = envfloat("MEDIAVAULT_REALTIME_TIMEOUT_S", 5.0)
 
 SEARCH_CANDIDATES = envint("MEDIAVAULT_SEARCH_CANDIDATES", 100, minimum=10)
 SEARCH_RERANK_TOP_N = envint("MEDIAVAULT_SEARCH_RERANK_TOP_N", 50, minimum=1)
+# A reranker that reads each candidate's picture (Qwen3-VL-Reranker) costs far more per candidate.
+SEARCH_VL_RERANK_TOP_N = envint("MEDIAVAULT_SEARCH_VL_RERANK_TOP_N", 30, minimum=1)
 # Threads (each with its own database connection) that run one search's keyword and vector
 # statements side by side; 1 runs them one after the other.
 SEARCH_SQL_THREADS = envint("MEDIAVAULT_SEARCH_SQL_THREADS", 3, minimum=1)

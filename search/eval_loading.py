@@ -158,7 +158,7 @@ class LocalEncoder:
 
     def _encode(self, texts: list[str], kind: str):
         model = self._model(kind)
-        vectors = model.encode_queries(texts) if kind == "text" else model.encode_texts(texts)
+        vectors = model.encode_texts(texts) if kind == "image" else model.encode_queries(texts)
         return model.model_id, vectors
 
     def prime(self, queries: list[str], log) -> None:
@@ -179,15 +179,20 @@ class LocalEncoder:
         model_id, vectors = self._encode([query], kind)
         return client.QueryVector(model_id, [float(x) for x in vectors[0]])
 
-    def image(self, data: bytes) -> client.QueryVector:
+    def image(self, data: bytes, kind: str = "image") -> client.QueryVector:
         import io
 
         from workers.ml.images import load_image_for_model
 
-        model = self._model("image")
+        model = self._model(kind)
         vector = model.encode_images([load_image_for_model(io.BytesIO(data), model.image_size)])[0]
         return client.QueryVector(model.model_id, [float(x) for x in vector])
 
-    def rerank(self, query: str, documents: list[str], instruction: str | None) -> client.RerankScores:
-        model = self._model("rerank")
-        return client.RerankScores(model.model_id, [float(s) for s in model.score(query, documents, instruction)])
+    def rerank(self, query: str, documents: list[str], instruction: str | None,
+               pictures: list[int | None] | None = None) -> client.RerankScores:
+        from workers import realtime
+
+        answer = realtime._rerank([[query, documents, instruction, pictures]])[0]
+        if not answer["ok"]:
+            raise client.InferenceUnavailable(answer["reason"])
+        return client.RerankScores(answer["model_id"], answer["scores"])

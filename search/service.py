@@ -95,8 +95,9 @@ class Encoder:
     def image(self, data: bytes, kind: str = "image") -> client.QueryVector:
         return client.encode_query_image(data, kind=kind)
 
-    def rerank(self, query: str, documents: list[str], instruction: str | None) -> client.RerankScores:
-        return client.rerank(query, documents, instruction=instruction)
+    def rerank(self, query: str, documents: list[str], instruction: str | None,
+               pictures: list[int | None] | None = None) -> client.RerankScores:
+        return client.rerank(query, documents, instruction=instruction, pictures=pictures)
 
 
 def _candidates_depth(request: SearchRequest) -> int:
@@ -251,11 +252,13 @@ def _rerank(text: str, request: SearchRequest, ordered: list[fusion.Candidate], 
             signals, strong: set[int]):
     """The top N reordered by the reranker, within their strength and tier: a reranker may
     reorder matches, not make a weak one strong or move one ahead of an exact identifier."""
-    top = ordered[: settings.SEARCH_RERANK_TOP_N]
+    reads_pictures = _reranker_reads_pictures()
+    top = ordered[: rerank_depth(reads_pictures)]
     documents = [assets[c.asset_id].document_text() for c in top]
+    pictures = rerank_pictures([c.asset_id for c in top]) if reads_pictures else None
     started = time.perf_counter()
     try:
-        scores = encoder.rerank(text, documents, request.instruction)
+        scores = encoder.rerank(text, documents, request.instruction, pictures)
     except InferenceUnavailable as exc:
         signals.degraded["rerank"] = exc.reason
         return ordered, {}
@@ -266,6 +269,32 @@ def _rerank(text: str, request: SearchRequest, ordered: list[fusion.Candidate], 
         top, key=lambda c: (c.asset_id not in strong, _tier(c), -by_id[c.asset_id], -c.fused, c.asset_id)
     )
     return reranked + ordered[len(top) :], by_id
+
+
+VL_RERANK_PREFIX = "qwen3-vl-rerank:"  # workers.ml.qwen_vl_rerank's model ids
+
+
+def _reranker_reads_pictures() -> bool:
+    return (ActiveModel.model_id_for("rerank") or "").startswith(VL_RERANK_PREFIX)
+
+
+def rerank_depth(reads_pictures: bool) -> int:
+    """How many of the top results are reranked: fewer for a reranker that reads each picture."""
+    return settings.SEARCH_VL_RERANK_TOP_N if reads_pictures else settings.SEARCH_RERANK_TOP_N
+
+
+def rerank_pictures(asset_ids: list[int]) -> list[int | None]:
+    """Per asset, the blob id of the rendition a picture-reading reranker looks at (the largest
+    thumbnail: a photo's, a video's poster, a document's first page; never an original), or None
+    (a sound's thumbnail is a drawing of its waveform, not a picture of it)."""
+    from assets.models import MediaType, Rendition
+    from assets.models.assets import thumbnail_spec
+
+    spec = thumbnail_spec(max(settings.RENDITION_SIZES))
+    rows = (Rendition.objects.filter(asset_id__in=asset_ids, spec=spec).exclude(asset__media_type=MediaType.AUDIO)
+            .values_list("asset_id", "blob_id"))
+    found = dict(rows)
+    return [found.get(asset_id) for asset_id in asset_ids]
 
 
 def _tier(candidate: fusion.Candidate) -> int:
@@ -350,7 +379,8 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
     if request.sort != "relevance":
         strong, weak = (_by_date(part, visible, request.sort == "newest") for part in (strong, weak))
     ranked = strong + weak if request.weak else strong
-    window = ranked[: max(request.offset + request.limit, settings.SEARCH_RERANK_TOP_N if request.rerank else 0)]
+    depth = rerank_depth(_reranker_reads_pictures()) if request.rerank else 0
+    window = ranked[: max(request.offset + request.limit, depth)]
     assets = _hydrate(visible, [c.asset_id for c in window])
     window = [c for c in window if c.asset_id in assets]
     rerank_scores: dict[int, float] = {}

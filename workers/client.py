@@ -81,9 +81,12 @@ def encode_query_image(data: bytes, timeout: float | None = None, kind: str = "i
 
 
 def rerank(
-    query: str, documents: list[str], instruction: str | None = None, timeout: float | None = None
+    query: str, documents: list[str], instruction: str | None = None, timeout: float | None = None,
+    pictures: list[int | None] | None = None,
 ) -> RerankScores:
-    answer = _call(RERANK_LANE, [query, documents, instruction], timeout)
+    """`pictures`: per document, the blob id of its picture (a rendition) for a reranker that reads
+    pictures; the realtime worker opens them itself, so no image travels through the broker."""
+    answer = _call(RERANK_LANE, [query, documents, instruction, pictures], timeout)
     return RerankScores(answer["model_id"], answer["scores"])
 
 

@@ -69,16 +69,42 @@ def _encode_images(kind: str, batch: Sequence[list]) -> list[dict]:
 
 
 def _rerank(batch: Sequence[list]) -> list[dict]:
-    """[query, documents, instruction] per request."""
+    """[query, documents, instruction, picture blob ids or None] per request."""
     try:
         model = registry.get_model("rerank")
     except ModelUnavailable as exc:
         return [_unavailable(exc)] * len(batch)
     answers = []
-    for query, documents, instruction in batch:
-        scores = model.score(query, documents, instruction=instruction)
+    for query, documents, instruction, *rest in batch:
+        if getattr(model, "reads_pictures", False):
+            pictures = _pictures(rest[0] if rest else None, len(documents), model.image_size)
+            scores = model.score(query, documents, instruction=instruction, pictures=pictures)
+        else:
+            scores = model.score(query, documents, instruction=instruction)
         answers.append({"ok": True, "model_id": model.model_id, "scores": [float(s) for s in scores]})
     return answers
+
+
+def _pictures(blob_ids: list | None, count: int, side: int) -> list:
+    """The candidates' pictures from their blob ids (None where a candidate has none, or its file
+    cannot be read: that candidate is then judged by its text)."""
+    from assets.models import Blob
+    from workers.ml.images import load_image_for_model
+
+    ids = [int(i) if isinstance(i, int) else None for i in (blob_ids or [None] * count)][:count]
+    ids += [None] * (count - len(ids))
+    blobs = Blob.objects.in_bulk([i for i in ids if i is not None])
+    pictures = []
+    for blob_id in ids:
+        picture = None
+        if blob_id in blobs:
+            try:
+                with blobs[blob_id].open() as handle:
+                    picture = load_image_for_model(handle, side)
+            except Exception as exc:  # a missing or broken rendition costs that candidate its picture
+                log.warning("rerank: picture of blob %s unreadable (%s)", blob_id, exc)
+        pictures.append(picture)
+    return pictures
 
 
 def _models(batch: Sequence[list]) -> list[dict]:

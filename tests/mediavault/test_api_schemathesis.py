@@ -140,10 +140,10 @@ class FakeEncoder:
     def text(self, query, kind):
         return QueryVector(f"fuzz-{kind}", _vector(f"{kind}:{query}"))
 
-    def image(self, data):
-        return QueryVector("fuzz-image", _vector(repr(data[:64])))
+    def image(self, data, kind="image"):
+        return QueryVector(f"fuzz-{kind}", _vector(repr(data[:64])))
 
-    def rerank(self, query, documents, instruction):
+    def rerank(self, query, documents, instruction, pictures=None):
         return RerankScores("fuzz-rerank", [float(len(d) % 7) for d in documents])
 
 

@@ -20,7 +20,7 @@ from assets.vector_index import index_name
 from search.service import MULTIMODAL, MULTIMODAL_IMAGE, Encoder, SearchRequest, search
 from tests.conftest import upload_bytes
 from workers import embedding, realtime
-from workers.client import InferenceUnavailable, QueryVector
+from workers.client import InferenceUnavailable, QueryVector, RerankScores
 from workers.ml import registry
 from workers.ml.config import ModelConfig
 from workers.ml.testing import build_tiny_qwen_vl
@@ -43,6 +43,12 @@ class LaneEncoder(Encoder):
 
     def image(self, data, kind="image"):
         return self._vector(realtime._encode_images(kind, [[base64.b64encode(data).decode()]])[0])
+
+    def rerank(self, query, documents, instruction, pictures=None):
+        answer = realtime._rerank([[query, documents, instruction, pictures]])[0]
+        if not answer["ok"]:
+            raise InferenceUnavailable(answer["reason"])
+        return RerankScores(answer["model_id"], answer["scores"])
 
 
 @pytest.fixture(scope="module")
@@ -121,5 +127,38 @@ def test_without_the_kind_configured_search_neither_asks_nor_reports_it(alice):
         assert not {MULTIMODAL, MULTIMODAL_IMAGE} & (set(response.degraded) | set(response.signals_run))
         similar = search(visible, SearchRequest(similar_to=asset), Watching(), user=alice)
         assert MULTIMODAL_IMAGE not in similar.degraded
+    finally:
+        registry.reset_registry()
+
+
+def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_vl, settings, monkeypatch):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu", rerank_model=tiny_vl,
+                                        vl_max_pixels=128 * 128))
+    try:
+        reranker = registry.get_model("rerank")
+        record_active_models("test")
+        photos = [ready(alice, jpeg(seed, size=(640, 480)), f"harbour-{seed}.jpg") for seed in (5, 6, 7)]
+        seen = []
+        real_score = reranker.score
+
+        def watched(query, documents, instruction=None, pictures=None):
+            seen.append((list(documents), list(pictures)))
+            return real_score(query, documents, instruction=instruction, pictures=pictures)
+
+        monkeypatch.setattr(reranker, "score", watched)
+        visible = Asset.objects.visible_to(alice)
+        response = search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LaneEncoder(),
+                          user=alice)
+        assert "rerank" not in response.degraded
+        [(documents, pictures)] = seen
+        assert len(documents) == len(pictures) == 3
+        assert all(isinstance(p, Image.Image) and max(p.size) <= 1024 for p in pictures)  # renditions, not originals
+        assert all(hit.explanation["rerank"] is not None for hit in response.hits)
+
+        settings.SEARCH_VL_RERANK_TOP_N = 2
+        seen.clear()
+        search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LaneEncoder(), user=alice)
+        assert len(seen[0][0]) == 2
+        assert {p.pk for p in photos} == {hit.asset.pk for hit in response.hits}
     finally:
         registry.reset_registry()

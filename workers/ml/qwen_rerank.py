@@ -26,6 +26,7 @@ SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
 # Named instructions; any other string passed as ``instruction`` is used as written.
 INSTRUCTIONS = {
     "default": defaults.TEXT_TASK,  # the model card's own instruction
+    "general": defaults.TEXT_TASK,
     "media": "Given a search query for a photo library, judge whether the asset's description and "
     "metadata match what the query asks for",
     "ecommerce": "Given a product search query, retrieve product listings that match the query",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from workers.ml import hub
@@ -185,6 +186,10 @@ def _build(kind: str, config: ModelConfig, offline: bool) -> BaseModel:
         return QwenVLEmbedder(config.multimodal_model, dim=config.multimodal_dim, task=config.multimodal_task,
                               max_pixels=config.vl_max_pixels, **common)
     if kind == "rerank":
+        if is_vision_language(config.rerank_model):
+            from workers.ml.qwen_vl_rerank import QwenVLReranker
+
+            return QwenVLReranker(config.rerank_model, max_pixels=config.vl_max_pixels, **common)
         from workers.ml.qwen_rerank import QwenReranker
 
         return QwenReranker(config.rerank_model, **common)
@@ -226,6 +231,25 @@ def _replace_after_failed_load(kind: str, slot: BaseModel, exc: ModelUnavailable
             return replacement
         _slots[kind] = ModelUnavailable(exc.reason)
         return None
+
+
+def is_vision_language(source: str) -> bool:
+    """Whether `source` names a Qwen3-VL model (one that reads pictures): by its config where one
+    is at hand (a folder, the local cache), else by the hub's naming ("Qwen/Qwen3-VL-Reranker-2B"),
+    so that choosing never downloads anything."""
+    import json
+
+    path = hub.local_path(source)
+    config = path / "config.json" if path is not None else None
+    if config is None and not hub.looks_like_path(source):
+        cached = hub.cached_file(source, "config.json")
+        config = Path(cached) if cached else None
+    if config is not None and config.is_file():
+        try:
+            return str(json.loads(config.read_text()).get("model_type", "")).startswith("qwen3_vl")
+        except (OSError, ValueError):
+            return False
+    return "-vl-" in source.lower()
 
 
 def is_off(slot: Slot) -> bool:
