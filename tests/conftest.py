@@ -135,6 +135,23 @@ def upload_bytes(data: bytes, name: str):
     return SimpleUploadedFile(name, data)
 
 
+def noise_picture(size: tuple[int, int], seed: int):
+    """A picture of random pixels (width, height): every one different, for models to tell apart."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_vl_dir(tmp_path_factory) -> str:
+    """A tiny random Qwen3-VL (workers.ml.testing): captions, multimodal vectors and VL reranking."""
+    from workers.ml.testing import build_tiny_qwen_vl
+
+    return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-qwen-vl"))
+
+
 def make_jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
     from PIL import Image
 

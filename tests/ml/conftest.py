@@ -65,11 +65,6 @@ def tiny_qwen_reranker_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def tiny_qwen_vl_dir(tmp_path_factory) -> str:
-    return testing.build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-qwen-vl"))
-
-
-@pytest.fixture(scope="session")
 def tiny_model_env(tiny_clip_env, tiny_qwen_embedding_dir, tiny_qwen_reranker_dir, tiny_qwen_vl_dir) -> dict[str, str]:
     return testing.model_env(tiny_clip_env, tiny_qwen_embedding_dir, tiny_qwen_reranker_dir,
                              multimodal_model=tiny_qwen_vl_dir)

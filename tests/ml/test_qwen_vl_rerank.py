@@ -7,40 +7,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from tests.conftest import noise_picture
 from workers.ml import registry
 from workers.ml.qwen_rerank import INSTRUCTIONS, SYSTEM_PROMPT
 from workers.ml.qwen_vl_rerank import QwenVLReranker
-from workers.ml.testing import build_tiny_qwen_vl
 
 BUDGET = 128 * 128
 
 
 @pytest.fixture(scope="module")
-def tiny_vl(tmp_path_factory) -> str:
-    return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-vl-rerank"), seed=11)
+def reranker(tiny_qwen_vl_dir) -> QwenVLReranker:
+    return QwenVLReranker(tiny_qwen_vl_dir, device="cpu", local_files_only=True, max_pixels=BUDGET).load()
 
 
-@pytest.fixture(scope="module")
-def reranker(tiny_vl) -> QwenVLReranker:
-    return QwenVLReranker(tiny_vl, device="cpu", local_files_only=True, max_pixels=BUDGET).load()
-
-
-def picture(size, seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
-
-
-def test_the_registry_chooses_it_for_a_vision_language_model(tiny_vl, tiny_qwen_reranker_dir, monkeypatch):
-    assert registry.is_vision_language(tiny_vl) and not registry.is_vision_language(tiny_qwen_reranker_dir)
+def test_the_registry_chooses_it_for_a_vision_language_model(tiny_qwen_vl_dir, tiny_qwen_reranker_dir, monkeypatch):
+    assert registry.is_vision_language(tiny_qwen_vl_dir) and not registry.is_vision_language(tiny_qwen_reranker_dir)
     assert registry.is_vision_language("Qwen/Qwen3-VL-Reranker-2B")  # by name when nothing is at hand
     assert not registry.is_vision_language("Qwen/Qwen3-Reranker-0.6B")
-    monkeypatch.setenv("MEDIAVAULT_RERANK_MODEL", tiny_vl)
+    monkeypatch.setenv("MEDIAVAULT_RERANK_MODEL", tiny_qwen_vl_dir)
     monkeypatch.setenv("MEDIAVAULT_DEVICE", "cpu")
     registry.reset_registry()
     model = registry.get_model("rerank")
-    assert isinstance(model, QwenVLReranker) and model.model_id == f"qwen3-vl-rerank:{tiny_vl}"
+    assert isinstance(model, QwenVLReranker) and model.model_id == f"qwen3-vl-rerank:{tiny_qwen_vl_dir}"
     assert registry.active_models()["rerank"]["reads_pictures"] is True
 
 
@@ -56,7 +45,7 @@ def test_the_prompt_puts_the_picture_in_the_document(reranker):
 
 def test_the_score_is_p_yes_of_the_yes_no_logits_with_the_picture(reranker):
     image = reranker.prompt("red kayak", "lake", picture=True)
-    seen = picture((120, 100), 1)  # within the budget: the score reads it as it is
+    seen = noise_picture((120, 100), 1)  # within the budget: the score reads it as it is
     inputs = reranker._processor(text=[image], images=[seen], return_tensors="pt")
     with torch.inference_mode():
         logits = reranker._model(**inputs).logits[0, -1, reranker._yes_no_ids]
@@ -69,7 +58,7 @@ def test_the_score_is_p_yes_of_the_yes_no_logits_with_the_picture(reranker):
 
 def test_batches_of_mixed_pictures_score_as_each_alone(reranker):
     documents = ["a", "boats in a harbour at dawn", "c", "a sound with no picture"]
-    pictures = [picture((200, 150), 2), picture((60, 220), 3), picture((120, 120), 4), None]
+    pictures = [noise_picture((200, 150), 2), noise_picture((60, 220), 3), noise_picture((120, 120), 4), None]
     together = reranker.score("harbour", documents, pictures=pictures)
     alone = [reranker.score("harbour", [d], pictures=[p])[0] for d, p in zip(documents, pictures, strict=True)]
     np.testing.assert_allclose(together, alone, atol=1e-5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 
-import numpy as np
 import pytest
 from django.db import connection
 from PIL import Image
@@ -18,12 +17,11 @@ from assets import actions
 from assets.models import ActiveModel, Asset, Embedding, Status
 from assets.vector_index import index_name
 from search.service import MULTIMODAL, MULTIMODAL_IMAGE, Encoder, SearchRequest, search
-from tests.conftest import upload_bytes
+from tests.conftest import noise_picture, upload_bytes
 from workers import embedding, realtime
 from workers.client import InferenceUnavailable, QueryVector, RerankScores
 from workers.ml import registry
 from workers.ml.config import ModelConfig
-from workers.ml.testing import build_tiny_qwen_vl
 from workers.reporting import record_active_models
 
 pytestmark = pytest.mark.django_db
@@ -51,24 +49,17 @@ class LaneEncoder(Encoder):
         return RerankScores(answer["model_id"], answer["scores"])
 
 
-@pytest.fixture(scope="module")
-def tiny_vl(tmp_path_factory) -> str:
-    return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-vl-search"), seed=5)
-
-
 @pytest.fixture
-def multimodal(tiny_vl):
-    registry.reset_registry(ModelConfig(profile="offline", device="cpu", multimodal_model=tiny_vl,
+def multimodal(tiny_qwen_vl_dir):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu", multimodal_model=tiny_qwen_vl_dir,
                                         vl_max_pixels=128 * 128))
     yield registry.get_model("multimodal")
     registry.reset_registry()
 
 
 def jpeg(seed: int, size=(160, 120)) -> bytes:
-    rng = np.random.default_rng(seed)
     buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(buffer, format="JPEG",
-                                                                                      quality=95)
+    noise_picture(size, seed).save(buffer, format="JPEG", quality=95)
     return buffer.getvalue()
 
 
@@ -131,8 +122,8 @@ def test_without_the_kind_configured_search_neither_asks_nor_reports_it(alice):
         registry.reset_registry()
 
 
-def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_vl, settings, monkeypatch):
-    registry.reset_registry(ModelConfig(profile="offline", device="cpu", rerank_model=tiny_vl,
+def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_qwen_vl_dir, settings, monkeypatch):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu", rerank_model=tiny_qwen_vl_dir,
                                         vl_max_pixels=128 * 128))
     try:
         reranker = registry.get_model("rerank")

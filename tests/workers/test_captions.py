@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -15,32 +14,23 @@ from assets import actions
 from assets.models import Analysis, Asset
 from assets.processing import process_asset
 from search.bm25 import bm25_scores
+from tests.conftest import noise_picture
 from workers import analysis
 from workers.ml import analysers, hub, qwen_vl
 from workers.ml.analysers import Subject
 from workers.ml.analysers.captions import Captions
 from workers.ml.config import ModelConfig
 from workers.ml.errors import ModelUnavailable
-from workers.ml.testing import build_tiny_qwen_vl
 
 
 @pytest.fixture(scope="module")
-def tiny_vl(tmp_path_factory) -> str:
-    return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny-vl"))
-
-
-@pytest.fixture(scope="module")
-def captioner(tiny_vl) -> Captions:
-    return Captions(ModelConfig(profile="full", device="cpu", caption_model=tiny_vl, vl_max_pixels=128 * 128)).load()
-
-
-def picture(size, seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+def captioner(tiny_qwen_vl_dir) -> Captions:
+    config = ModelConfig(profile="full", device="cpu", caption_model=tiny_qwen_vl_dir, vl_max_pixels=128 * 128)
+    return Captions(config).load()
 
 
 def test_captions_are_one_clean_line_per_picture_and_the_same_alone_or_batched(captioner):
-    pictures = [picture((200, 150), 1), picture((120, 260), 2), picture((4000, 3000), 3), picture((10, 10), 4)]
+    pictures = [noise_picture(size, seed) for seed, size in enumerate([(200, 150), (120, 260), (4000, 3000), (10, 10)])]
     results = captioner.analyse([Subject(i, p) for i, p in enumerate(pictures)])
     assert len(results) == 4
     *written, tiny = results
@@ -57,9 +47,9 @@ def test_captions_are_one_clean_line_per_picture_and_the_same_alone_or_batched(c
 
 def test_pictures_are_held_to_the_pixel_budget(captioner):
     budget = captioner.config.vl_max_pixels
-    huge = qwen_vl.bounded(picture((8000, 6000), 5), budget)
+    huge = qwen_vl.bounded(noise_picture((8000, 6000), 5), budget)
     assert huge.width * huge.height <= budget and abs(huge.width / huge.height - 4 / 3) < 0.02
-    small = picture((100, 80), 6)
+    small = noise_picture((100, 80), 6)
     assert qwen_vl.bounded(small, budget).size == (100, 80)  # never enlarged
     assert qwen_vl.bounded(Image.new("L", (50, 40)), budget).mode == "RGB"
     inputs = captioner._processor(text=["<|vision_start|><|image_pad|><|vision_end|>"], images=[huge],
@@ -81,15 +71,15 @@ def test_batches_group_pictures_of_similar_size():
     assert qwen_vl.by_size(sizes, lambda s: s, 3) == [[10, 15, 20], [480, 500, 510]]
 
 
-def test_the_model_id_follows_the_prompt_language_and_budget(tiny_vl):
-    base = Captions(ModelConfig(caption_model=tiny_vl))
-    assert base.model_id.startswith(f"{tiny_vl}+ask-")
-    others = {Captions(ModelConfig(caption_model=tiny_vl, caption_language="Deutsch")).model_id,
-              Captions(ModelConfig(caption_model=tiny_vl, caption_prompt="Say what you see.")).model_id,
-              Captions(ModelConfig(caption_model=tiny_vl, vl_max_pixels=256 * 256)).model_id}
+def test_the_model_id_follows_the_prompt_language_and_budget(tiny_qwen_vl_dir):
+    base = Captions(ModelConfig(caption_model=tiny_qwen_vl_dir))
+    assert base.model_id.startswith(f"{tiny_qwen_vl_dir}+ask-")
+    others = {Captions(ModelConfig(caption_model=tiny_qwen_vl_dir, caption_language="Deutsch")).model_id,
+              Captions(ModelConfig(caption_model=tiny_qwen_vl_dir, caption_prompt="Say what you see.")).model_id,
+              Captions(ModelConfig(caption_model=tiny_qwen_vl_dir, vl_max_pixels=256 * 256)).model_id}
     assert len(others) == 3 and base.model_id not in others
-    assert "Deutsch" in Captions(ModelConfig(caption_model=tiny_vl, caption_language="Deutsch")).prompt
-    assert base.describe()["source"] == tiny_vl
+    assert "Deutsch" in Captions(ModelConfig(caption_model=tiny_qwen_vl_dir, caption_language="Deutsch")).prompt
+    assert base.describe()["source"] == tiny_qwen_vl_dir
 
 
 def test_offline_a_hub_model_not_in_the_cache_is_unavailable_with_the_reason(monkeypatch, tmp_path):
@@ -106,7 +96,7 @@ def test_captions_reach_search_and_a_persons_words_win(alice, captioner, monkeyp
     settings.ANALYSERS = ["caption"]
     monkeypatch.setattr(analysers, "get_analyser", lambda name: captioner)
     buffer = io.BytesIO()
-    picture((640, 480), 7).save(buffer, format="JPEG")
+    noise_picture((640, 480), 7).save(buffer, format="JPEG")
     asset = actions.upload_asset(alice, io.BytesIO(buffer.getvalue()), "IMG_0001.jpg", actions.AssetOptions()).asset
     assert process_asset(asset.pk).startswith("ready")
 
