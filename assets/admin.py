@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 
 from assets import actions
 from assets.actions import collections as collection_actions
-from assets.actions import pipeline
+from assets.actions import pipeline, switches
 from assets.actions import teams as team_actions
 from assets.actions.editing import EDITABLE_FIELDS
 from assets.actions.permissions import filing_refusal
@@ -28,7 +28,9 @@ from assets.models import (
     Embedding,
     EmbeddingKind,
     Membership,
+    ModelSwitch,
     Rendition,
+    SwitchState,
     Team,
     Visibility,
 )
@@ -399,6 +401,62 @@ class SuperuserRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ModelSwitch)
+class ModelSwitchAdmin(SuperuserRecordAdmin):
+    """Each kind's move to a newly configured model: how far its vectors are (done / total, the
+    rate over the last minutes, the time left), and, for superusers, finish now or abandon."""
+
+    list_display = ["kind", "state", "vectors", "rate", "time_left", "from_model_id", "to_model_id", "started_at",
+                    "ended_at", "ended_by"]
+    readonly_fields = ["kind", "state", "vectors", "rate", "time_left", "from_model_id", "to_model_id", "from_spec",
+                       "started_at", "ended_at", "ended_by", "cleaned_at"]
+    actions = ["finish_switches", "abandon_switches"]
+
+    def _progress(self, obj):
+        cache = getattr(self, "_progress_cache", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = switches.progress(obj)
+            self._progress_cache = cache
+        return cache[obj.pk]
+
+    def get_queryset(self, request):
+        self._progress_cache = {}
+        return super().get_queryset(request)
+
+    @admin.display(description="vectors done")
+    def vectors(self, obj):
+        progress = self._progress(obj)
+        share = f" ({100 * progress.done / progress.total:.0f}%)" if progress.total else ""
+        return f"{progress.done} / {progress.total}{share}"
+
+    @admin.display(description="rate")
+    def rate(self, obj):
+        return f"{self._progress(obj).per_second:.1f}/s" if obj.state == SwitchState.RUNNING else "-"
+
+    @admin.display(description="time left")
+    def time_left(self, obj):
+        eta = self._progress(obj).eta_seconds
+        if obj.state != SwitchState.RUNNING:
+            return "-"
+        if eta is None:
+            return "unknown (no new vectors in the last minutes)"
+        minutes, seconds = divmod(int(eta), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+
+    def _switch_all(self, request, queryset, act, done: str) -> None:
+        changed = [act(request.user, pk) for pk in queryset.values_list("pk", flat=True)]
+        self.message_user(request, f"{done}: {', '.join(str(s) for s in changed) or 'none'}.", messages.SUCCESS)
+
+    @admin.action(description="Finish now: search uses the new model's vectors (as far as they go)")
+    def finish_switches(self, request, queryset):
+        self._switch_all(request, queryset, switches.finish, "Finished")
+
+    @admin.action(description="Abandon: search stays on the previous model; the new vectors are dropped")
+    def abandon_switches(self, request, queryset):
+        self._switch_all(request, queryset, switches.abandon, "Abandoned")
 
 
 @admin.register(AuditEntry)

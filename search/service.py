@@ -129,7 +129,7 @@ def _vector_signal(kind: str, vector: client.QueryVector, visible: QuerySet, dep
 
 
 def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
-    model_id = ActiveModel.model_id_for(kind)
+    model_id = ActiveModel.serving_model_id(kind)
     rows = Embedding.objects.filter(asset=asset, kind=kind)
     if model_id:
         rows = rows.filter(model_id=model_id)

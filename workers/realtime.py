@@ -35,11 +35,28 @@ def _vector_answer(model, vector) -> dict:
     return {"ok": True, "model_id": model.model_id, "dim": int(len(vector)), "vector": [float(x) for x in vector]}
 
 
+def query_model(kind: str):
+    """The model whose vectors search reads for `kind`: during a model switch the previous one
+    (built from the settings the switch kept), else the configured one."""
+    from django.db import DatabaseError, connection
+
+    from assets.models import ModelSwitch
+
+    try:
+        switch = ModelSwitch.serving_switch(kind)
+    except DatabaseError:  # a connection the database dropped: the next request opens a new one
+        connection.close()
+        switch = ModelSwitch.serving_switch(kind)
+    if switch is None:
+        return registry.get_model(kind)
+    return registry.model_from_spec(kind, switch.from_model_id, switch.from_spec)
+
+
 def _encode_texts(kind: str, batch: Sequence[list]) -> list[dict]:
     """[text] per request: the query encodings of the text or multimodal model (instructed queries)
     or CLIP's text tower."""
     try:
-        model = registry.get_model(kind)
+        model = query_model(kind)
     except ModelUnavailable as exc:
         return [_unavailable(exc)] * len(batch)
     texts = [str(args[0]) for args in batch]
@@ -52,7 +69,7 @@ def _encode_images(kind: str, batch: Sequence[list]) -> list[dict]:
     from workers.ml.images import load_image_for_model
 
     try:
-        model = registry.get_model(kind)
+        model = query_model(kind)
     except ModelUnavailable as exc:
         return [_unavailable(exc)] * len(batch)
     answers: list[dict | None] = [None] * len(batch)

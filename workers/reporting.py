@@ -1,11 +1,13 @@
-"""Workers tell the database which model serves each kind, so web processes never have to load one."""
+"""Workers tell the database which model serves each kind, so web processes never have to load one
+(and a changed model starts a switch: assets.actions.switches)."""
 
 from __future__ import annotations
 
 import socket
 
-from assets.models import ActiveModel
+from assets.actions import switches
 from workers.ml import registry
+from workers.ml.errors import ModelUnavailable
 
 
 def record_active_models(worker: str | None = None) -> dict:
@@ -13,17 +15,9 @@ def record_active_models(worker: str | None = None) -> dict:
     report = registry.active_models()
     for kind in registry.KINDS:
         info = report.get(kind) or {"available": False, "reason": "not configured"}
-        available = bool(info.get("available", True)) and not info.get("reason")
-        ActiveModel.objects.update_or_create(
-            kind=kind,
-            defaults={
-                "available": available,
-                "model_id": info.get("model_id", "") if available else "",
-                "dim": info.get("dim") if available else None,
-                "device": str(info.get("device", "")) if available else "",
-                "dtype": str(info.get("dtype", "")) if available else "",
-                "reason": "" if available else str(info.get("reason", "unavailable")),
-                "worker": worker,
-            },
-        )
+        try:
+            spec = registry.spec_of(kind)
+        except ModelUnavailable:
+            spec = {}
+        switches.note_served(kind, info, spec, worker)
     return report

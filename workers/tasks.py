@@ -54,8 +54,11 @@ def analyse(asset_ids: list[int] | None = None) -> dict:
 
 @shared_task(name="workers.sweep", bind=True)
 def sweep(self) -> dict:
+    from assets.actions import switches
+
     process.report_models(self.request.hostname)
-    return {name: len(ids) for name, ids in pipeline.sweep().items()}
+    finished = switches.advance()
+    return {**{name: len(ids) for name, ids in pipeline.sweep().items()}, "switches_finished": len(finished)}
 
 
 @shared_task(name="workers.purge_trash")

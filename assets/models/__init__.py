@@ -10,8 +10,10 @@ from assets.models.assets import (
     EmbeddingKind,
     EmbeddingStatus,
     MediaType,
+    ModelSwitch,
     Rendition,
     Status,
+    SwitchState,
     Visibility,
 )
 from assets.models.audit import AuditEntry
@@ -38,11 +40,13 @@ __all__ = [
     "EmbeddingStatus",
     "MediaType",
     "Membership",
+    "ModelSwitch",
     "Rendition",
     "Role",
     "ShareRole",
     "StaffGateQuerySet",
     "Status",
+    "SwitchState",
     "Team",
     "Visibility",
 ]

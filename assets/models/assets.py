@@ -291,6 +291,9 @@ class ActiveModel(models.Model):
     kind = models.CharField(max_length=16, unique=True)
     available = models.BooleanField(default=False)
     model_id = models.CharField(max_length=255, blank=True)
+    # The settings that build this model (workers.ml.registry.spec_of): what a model switch keeps so
+    # the realtime worker can go on encoding queries with the previous model.
+    spec = models.JSONField(default=dict, blank=True)
     dim = models.PositiveIntegerField(null=True, blank=True)
     device = models.CharField(max_length=32, blank=True)
     dtype = models.CharField(max_length=32, blank=True)
@@ -307,5 +310,56 @@ class ActiveModel(models.Model):
 
     @classmethod
     def model_id_for(cls, kind: str) -> str | None:
+        """The model the workers are configured with (the one new vectors come from)."""
         row = cls.objects.filter(kind=kind, available=True).values_list("model_id", flat=True).first()
         return row
+
+    @classmethod
+    def serving_model_id(cls, kind: str) -> str | None:
+        """The model whose vectors search reads: the previous one while a switch away from it runs
+        (or was abandoned), else the configured one."""
+        switch = ModelSwitch.serving_switch(kind)
+        return switch.from_model_id if switch is not None else cls.model_id_for(kind)
+
+
+class SwitchState(models.TextChoices):
+    RUNNING = "running", "Running"  # new vectors being computed; search on the previous model
+    ABANDONED = "abandoned", "Abandoned"  # stopped; search stays on the previous model
+    FINISHED = "finished", "Finished"  # search on the new model
+    ENDED = "ended", "Ended"  # the configuration changed again (back to the previous model, or on to another)
+
+
+class ModelSwitch(models.Model):
+    """One kind's move from the model search serves to a newly configured one, without a moment
+    of empty search: the new model's vectors are computed in the background while search keeps
+    reading the previous model's, and search moves over once they cover every asset that should
+    have one (or when an administrator finishes the switch). Written by
+    ``assets.actions.switches`` only."""
+
+    kind = models.CharField(max_length=16)
+    from_model_id = models.CharField(max_length=255)
+    from_spec = models.JSONField(default=dict)  # ActiveModel.spec of the previous model
+    to_model_id = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=SwitchState.choices, default=SwitchState.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=150, blank=True)  # who finished or abandoned it ("" when it completed)
+    # When the previous model's vectors were dropped after a finish (a grace period later: a query
+    # encoded by it just before the finish still finds its vectors).
+    cleaned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "assets"
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(state__in=["running", "abandoned"]),
+                                    name="one_open_switch_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_model_id} -> {self.to_model_id} ({self.state})"
+
+    @classmethod
+    def serving_switch(cls, kind: str) -> ModelSwitch | None:
+        """The open switch of `kind` (running or abandoned): search serves its previous model."""
+        return cls.objects.filter(kind=kind, state__in=[SwitchState.RUNNING, SwitchState.ABANDONED]).first()

@@ -6,7 +6,6 @@ asks nothing of it and names no degraded signal."""
 
 from __future__ import annotations
 
-import base64
 import io
 
 import pytest
@@ -16,37 +15,15 @@ from PIL import Image
 from assets import actions
 from assets.models import ActiveModel, Asset, Embedding, Status
 from assets.vector_index import index_name
-from search.service import MULTIMODAL, MULTIMODAL_IMAGE, Encoder, SearchRequest, search
+from search.service import MULTIMODAL, MULTIMODAL_IMAGE, SearchRequest, search
 from tests.conftest import noise_picture, upload_bytes
-from workers import embedding, realtime
-from workers.client import InferenceUnavailable, QueryVector, RerankScores
+from tests.lanes import LaneEncoder
+from workers import embedding
 from workers.ml import registry
 from workers.ml.config import ModelConfig
 from workers.reporting import record_active_models
 
 pytestmark = pytest.mark.django_db
-
-
-class LaneEncoder(Encoder):
-    """Query vectors from the realtime worker's lane functions, in this process (no broker)."""
-
-    @staticmethod
-    def _vector(answer: dict) -> QueryVector:
-        if not answer["ok"]:
-            raise InferenceUnavailable(answer["reason"])
-        return QueryVector(answer["model_id"], answer["vector"])
-
-    def text(self, query, kind):
-        return self._vector(realtime._encode_texts(kind, [[query]])[0])
-
-    def image(self, data, kind="image"):
-        return self._vector(realtime._encode_images(kind, [[base64.b64encode(data).decode()]])[0])
-
-    def rerank(self, query, documents, instruction, pictures=None):
-        answer = realtime._rerank([[query, documents, instruction, pictures]])[0]
-        if not answer["ok"]:
-            raise InferenceUnavailable(answer["reason"])
-        return RerankScores(answer["model_id"], answer["scores"])
 
 
 @pytest.fixture

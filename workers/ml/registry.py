@@ -23,12 +23,13 @@ from typing import Any
 
 from workers.ml import hub
 from workers.ml.base import BaseModel
-from workers.ml.config import ModelConfig
+from workers.ml.config import ENV_VARS, ModelConfig
 from workers.ml.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
 KINDS = ("image", "text", "rerank", "multimodal")
+ENV_FIELDS = tuple(ENV_VARS)  # every ModelConfig field a person sets
 # A kind nobody configured: reported unavailable with this reason at the start (search leaves it out).
 NOT_CONFIGURED = "not configured"
 _ST_PREFIX = "sentence-transformers:"
@@ -47,6 +48,7 @@ def reset_registry(config: ModelConfig | None = None) -> None:
     global _config, _slots, _substituted
     with _lock:
         _config, _slots, _substituted = config, None, None
+        _previous.clear()
     hub.reset_probe()
 
 
@@ -70,6 +72,50 @@ def get_model(kind: str) -> Any:
         if replacement is None:
             raise
         return replacement.load()
+
+
+# The settings that build each kind's model (ModelConfig fields): a model switch keeps them so the
+# previous model can still be built for queries after the configuration moved on.
+SPEC_FIELDS = {
+    "image": ("clip_model", "clip_pretrained", "clip_config"),
+    "text": ("profile", "text_model", "text_dim", "text_task"),
+    "rerank": ("rerank_model", "vl_max_pixels"),
+    "multimodal": ("multimodal_model", "multimodal_dim", "multimodal_task", "vl_max_pixels"),
+}
+_previous: dict[tuple[str, str], BaseModel] = {}  # (kind, model id) -> a previous model, built from its spec
+
+
+def spec_of(kind: str) -> dict[str, Any]:
+    """The settings of the model this process serves for `kind` (MiniLM's when it stands in)."""
+    config = current_config()
+    _resolved()
+    spec = {name: getattr(config, name) for name in SPEC_FIELDS[_known(kind)]}
+    if kind == "text" and _substituted:
+        spec["text_model"] = "minilm"
+    return spec
+
+
+def model_from_spec(kind: str, model_id: str, spec: dict[str, Any]) -> Any:
+    """The loaded model `spec` builds for `kind` (a previous model that search still serves),
+    kept once per process; ModelUnavailable when it cannot be built or is not `model_id`."""
+    key = (_known(kind), model_id)
+    with _lock:
+        model = _previous.get(key)
+    if model is None:
+        config = current_config()
+        fields = {name: spec[name] for name in SPEC_FIELDS[kind] if name in spec}
+        try:
+            previous = ModelConfig(**{**{name: getattr(config, name) for name in ENV_FIELDS}, **fields})
+        except Exception as exc:
+            raise ModelUnavailable(f"the previous {kind} model's settings do not build a model: {exc}") from exc
+        model = _checked(lambda: _build(kind, previous, hub.is_offline() or previous.profile == "offline"))
+        if isinstance(model, ModelUnavailable):
+            raise ModelUnavailable(f"the previous {kind} model is unavailable: {model.reason}")
+        if model.model_id != model_id:
+            raise ModelUnavailable(f"the previous {kind} model's settings now build {model.model_id}, not {model_id}")
+        with _lock:
+            model = _previous.setdefault(key, model)
+    return model.load()
 
 
 def active_models() -> dict[str, dict[str, Any]]:
