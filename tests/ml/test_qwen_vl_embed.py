@@ -43,6 +43,14 @@ def test_left_padding_keeps_each_vector_what_it_is_alone(embedder):
     np.testing.assert_allclose(embedder.encode_queries(queries[:1])[0], both[0], atol=1e-5)
 
 
+def test_the_prompt_is_qwen3_vl_chat_with_the_instruction_as_system_turn(embedder):
+    query = embedder.prompt("red kayak", picture=False, task=embedder.task)
+    assert query == (f"<|im_start|>system\n{embedder.task}<|im_end|>\n<|im_start|>user\nred kayak<|im_end|>\n"
+                     "<|im_start|>assistant\n")
+    picture = embedder.prompt("", picture=True, task="Represent the user's input.")
+    assert "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|><|im_end|>" in picture
+
+
 def test_queries_carry_the_instruction_documents_the_default_one(embedder):
     query = embedder.encode_queries(["red kayak"])[0]
     assert np.allclose(embedder.encode_texts(["red kayak"])[0], query)  # the realtime lane's call

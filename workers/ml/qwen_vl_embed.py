@@ -119,11 +119,16 @@ class QwenVLEmbedder(BaseModel):
         self.load()
         return self._map_batches(list(texts), lambda chunk: self._encode(None, list(chunk), task))
 
+    def prompt(self, text: str, *, picture: bool, task: str) -> str:
+        """The chat the model reads for one input (the picture's place marked; the processor
+        expands it to the picture's tokens); the vector is read at its last token."""
+        turns = qwen_vl.user_turn(text, picture=picture, system=task)
+        return self._processor.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+
     @torch.inference_mode()
     def _encode(self, pictures: list | None, texts: list[str], task: str) -> np.ndarray:
         processor = self._processor
-        chats = [processor.apply_chat_template(qwen_vl.user_turn(text, picture=pictures is not None, system=task),
-                                               tokenize=False, add_generation_prompt=True) for text in texts]
+        chats = [self.prompt(text, picture=pictures is not None, task=task) for text in texts]
         budget = {"size": qwen_vl.size_budget(self.max_pixels)}
         extra = {"images": pictures, "images_kwargs": budget} if pictures else {}
         inputs = processor(text=chats, padding=True, return_tensors="pt", **extra).to(self.device)

@@ -1,4 +1,4 @@
-"""python manage.py reembed [--kind image|text] [--only-missing] [--queue]
+"""python manage.py reembed [--kind image|text|multimodal] [--only-missing] [--queue]
 
 Backfills vectors for the active models, in this process with a progress bar (or, with
 --queue, by handing the work to the embed workers). It claims each batch like a worker does
