@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.models import Count
 from kombu.utils.url import maybe_sanitize_url
 
-from assets.models import ActiveModel, Asset
+from assets.actions import switches
+from assets.models import ActiveModel, Asset, ModelSwitch, SwitchState
 from mediavault.celery import app
 from workers import heartbeat, rpc
 from workers.client import LANES
@@ -98,6 +99,8 @@ def snapshot() -> dict:
         "workers_error": workers_error,
         "queues": [{"name": q, "workers": sorted(by_queue[q]), "depth": depths[q]} for q in queue_names()],
         "models": list(ActiveModel.objects.all()),
+        "switches": [{"switch": switch, "progress": switches.progress(switch)}
+                     for switch in ModelSwitch.objects.filter(state__in=[SwitchState.RUNNING, SwitchState.ABANDONED])],
         "assets_by_status": _counts("status"),
         "assets_by_embedding": _counts("embedding_status"),
         "database": "embedded PostgreSQL" if database["embedded"] else "external PostgreSQL",

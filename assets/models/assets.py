@@ -314,6 +314,11 @@ class ActiveModel(models.Model):
         row = cls.objects.filter(kind=kind, available=True).values_list("model_id", flat=True).first()
         return row
 
+    @property
+    def off(self) -> bool:
+        """An optional kind this install does not use (workers.ml.registry.NOT_CONFIGURED)."""
+        return not self.available and self.reason.startswith("not configured")
+
     @classmethod
     def serving_model_id(cls, kind: str) -> str | None:
         """The model whose vectors search reads: the previous one while a switch away from it runs

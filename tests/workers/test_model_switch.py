@@ -138,6 +138,9 @@ def test_the_admin_shows_progress_and_can_finish_or_abandon(admin_client, alice,
     assert page.status_code == 200
     text = page.content.decode()
     assert "1 / 2" in text and "running" in text.lower()
+    status = admin_client.get(reverse("system-status")).content.decode()
+    assert 'data-testid="model-switch"' in status and "1 / 2" in status  # the status page says so too
+    assert ">off<" in status  # the multimodal kind, not configured here: off, not a failure
     response = admin_client.post(reverse("admin:assets_modelswitch_changelist"),
                                  {"action": "abandon_switches", "_selected_action": [switch.pk]}, follow=True)
     assert response.status_code == 200 and ModelSwitch.objects.get().state == SwitchState.ABANDONED
