@@ -6,8 +6,10 @@ from __future__ import annotations
 import socket
 
 from assets.actions import switches
-from workers.ml import registry
+from workers.ml import analysers, registry
 from workers.ml.errors import ModelUnavailable
+
+ANALYSER_PREFIX = "analyser:"  # the analysers' rows among the models (status pages)
 
 
 def record_active_models(worker: str | None = None) -> dict:
@@ -20,4 +22,6 @@ def record_active_models(worker: str | None = None) -> dict:
         except ModelUnavailable:
             spec = {}
         switches.note_served(kind, info, spec, worker)
+    for name, info in analysers.describe_enabled().items():
+        switches.note_served(f"{ANALYSER_PREFIX}{name}", info, {}, worker)
     return report

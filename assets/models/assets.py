@@ -288,7 +288,7 @@ class ActiveModel(models.Model):
     and "which assets miss a vector of the active model" all come from here.
     """
 
-    kind = models.CharField(max_length=16, unique=True)
+    kind = models.CharField(max_length=40, unique=True)  # a model kind, or "analyser:<name>"
     available = models.BooleanField(default=False)
     model_id = models.CharField(max_length=255, blank=True)
     # The settings that build this model (workers.ml.registry.spec_of): what a model switch keeps so

@@ -120,3 +120,25 @@ def test_captions_reach_search_and_a_persons_words_win(alice, captioner, monkeyp
     assert "Harbour ferry at dawn" in document and "kayak" not in document  # the asset's own caption wins
     assert [pk for pk, _ in bm25_scores("ferry", visible=None, limit=5)] == [asset.pk]
     assert not bm25_scores("kayak", visible=None, limit=5)
+
+
+@pytest.mark.django_db
+def test_the_status_pages_list_each_analyser_and_why_one_cannot_run(settings, monkeypatch, tmp_path):
+    from assets.models import ActiveModel
+    from workers.ml import registry
+    from workers.reporting import record_active_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub, "cached_file", lambda repo, name: None)
+    settings.ANALYSERS = ["colours", "caption"]
+    analysers.reset()
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu"))
+    try:
+        record_active_models("test")
+        colours, caption = (ActiveModel.objects.get(kind=f"analyser:{name}") for name in ("colours", "caption"))
+        assert colours.available and colours.model_id == "colours-v1"
+        assert not caption.available and "Qwen/Qwen3-VL-2B-Instruct" in caption.reason
+        assert "not in the local Hugging Face cache" in caption.reason
+    finally:
+        analysers.reset()
+        registry.reset_registry()

@@ -58,6 +58,29 @@ def get_analyser(name: str) -> Analyser:
     return built.load()
 
 
+def describe_enabled() -> dict[str, dict]:
+    """Per enabled analyser, what the status pages show: ``describe()`` and ``available: True``, or
+    ``available: False`` with the reason. Cheap: builds and checks each, loads no weights."""
+    report = {}
+    for name in enabled():
+        with _lock:
+            if name not in _built:
+                try:
+                    _built[name] = _build(name)
+                except ModelUnavailable as exc:
+                    _built[name] = exc
+            built = _built[name]
+        if isinstance(built, ModelUnavailable):
+            report[name] = {"available": False, "reason": built.reason}
+            continue
+        try:
+            built.check()
+            report[name] = {**built.describe(), "available": True}
+        except ModelUnavailable as exc:
+            report[name] = {"available": False, "reason": exc.reason}
+    return report
+
+
 def reset() -> None:
     with _lock:
         _built.clear()
