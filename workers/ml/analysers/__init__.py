@@ -44,15 +44,19 @@ def _build(name: str) -> Analyser:
         raise ModelUnavailable(f"{name}: its package is not installed ({exc})") from exc
 
 
-def get_analyser(name: str) -> Analyser:
-    """The loaded analyser; ModelUnavailable (with the reason) when it cannot run."""
+def _built_once(name: str) -> Analyser | ModelUnavailable:
     with _lock:
         if name not in _built:
             try:
                 _built[name] = _build(name)
             except ModelUnavailable as exc:
                 _built[name] = exc
-    built = _built[name]
+        return _built[name]
+
+
+def get_analyser(name: str) -> Analyser:
+    """The loaded analyser; ModelUnavailable (with the reason) when it cannot run."""
+    built = _built_once(name)
     if isinstance(built, ModelUnavailable):
         raise ModelUnavailable(built.reason)
     return built.load()
@@ -63,17 +67,10 @@ def describe_enabled() -> dict[str, dict]:
     ``available: False`` with the reason. Cheap: builds and checks each, loads no weights."""
     report = {}
     for name in enabled():
-        with _lock:
-            if name not in _built:
-                try:
-                    _built[name] = _build(name)
-                except ModelUnavailable as exc:
-                    _built[name] = exc
-            built = _built[name]
-        if isinstance(built, ModelUnavailable):
-            report[name] = {"available": False, "reason": built.reason}
-            continue
+        built = _built_once(name)
         try:
+            if isinstance(built, ModelUnavailable):
+                raise built
             built.check()
             report[name] = {**built.describe(), "available": True}
         except ModelUnavailable as exc:
