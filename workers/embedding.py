@@ -62,6 +62,22 @@ def _available(kind: str, report: BatchReport):
         return None
 
 
+def _models(kind: str, report: BatchReport) -> list:
+    """The models whose vectors of `kind` to compute: the configured one and, while a model switch
+    away from it is open, the previous one too (search still serves it, so an upload or an edit
+    during the switch is found by meaning at once, not only after it)."""
+    from assets.models import ModelSwitch
+
+    models = [model] if (model := _available(kind, report)) is not None else []
+    switch = ModelSwitch.serving_switch(kind)
+    if switch is not None and all(m.model_id != switch.from_model_id for m in models):
+        try:
+            models.append(registry.model_from_spec(kind, switch.from_model_id, switch.from_spec))
+        except ModelUnavailable as exc:
+            log.warning("%s: the previous model search still serves cannot be loaded here: %s", kind, exc.reason)
+    return models
+
+
 def _vectors(kind: str, model, rows, report: BatchReport) -> None:
     if rows:
         # Schema, not asset state: a model's first vectors bring its HNSW index.
@@ -69,10 +85,7 @@ def _vectors(kind: str, model, rows, report: BatchReport) -> None:
     report.vectors += [pipeline.Vector(a.pk, kind, model.model_id, vector, source) for a, vector, source in rows]
 
 
-def _embed_text(assets: list[Asset], report: BatchReport, force: bool) -> None:
-    model = _available(EmbeddingKind.TEXT, report)
-    if model is None:
-        return
+def _embed_text(model, assets: list[Asset], report: BatchReport, force: bool) -> None:
     current = dict(
         Embedding.objects.filter(asset__in=assets, kind=EmbeddingKind.TEXT, model_id=model.model_id).values_list(
             "asset_id", "source_hash"
@@ -132,12 +145,9 @@ def _pooled(vectors, counts: list[int]) -> list:
     return pooled
 
 
-def _embed_images(kind: str, assets: list[Asset], report: BatchReport, pool: ThreadPoolExecutor,
+def _embed_images(kind: str, model, assets: list[Asset], report: BatchReport, pool: ThreadPoolExecutor,
                   force: bool) -> None:
     """Picture vectors of a picture kind: CLIP's (``image``) or the multimodal model's."""
-    model = _available(kind, report)
-    if model is None:
-        return
     model.load()
     have = set(
         Embedding.objects.filter(asset__in=assets, kind=kind, model_id=model.model_id).values_list(
@@ -188,13 +198,15 @@ def compute(assets: list[Asset], pool: ThreadPoolExecutor, kinds=ALL_KINDS, forc
     """Missing/stale vectors (all of them with force) for these assets; nothing is written."""
     report = BatchReport(claimed=len(assets))
     steps = {
-        EmbeddingKind.IMAGE: lambda: _embed_images(EmbeddingKind.IMAGE, assets, report, pool, force),
-        EmbeddingKind.MULTIMODAL: lambda: _embed_images(EmbeddingKind.MULTIMODAL, assets, report, pool, force),
-        EmbeddingKind.TEXT: lambda: _embed_text(assets, report, force),
+        EmbeddingKind.IMAGE: lambda model: _embed_images(EmbeddingKind.IMAGE, model, assets, report, pool, force),
+        EmbeddingKind.MULTIMODAL: lambda model: _embed_images(EmbeddingKind.MULTIMODAL, model, assets, report, pool,
+                                                              force),
+        EmbeddingKind.TEXT: lambda model: _embed_text(model, assets, report, force),
     }
     for kind in kinds:
         try:
-            steps[kind]()
+            for model in _models(kind, report):
+                steps[kind](model)
         except Exception as exc:  # a model crash fails this batch readably; nothing stays claimed
             log.exception("embedding batch failed")
             for asset in assets:

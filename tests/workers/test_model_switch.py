@@ -48,11 +48,11 @@ def _offline_fresh_registry(monkeypatch):
     registry.reset_registry()
 
 
-def library(user, count: int) -> list[Asset]:
+def library(user, count: int, start: int = 0) -> list[Asset]:
     from assets import actions
 
     assets = []
-    for i in range(count):
+    for i in range(start, start + count):
         name = f"switch-{i}.jpg"
         result = actions.upload_asset(user, upload_bytes(make_jpeg((30 * i, 90, 200), (40 + i, 30)), name), name,
                                       actions.AssetOptions(title=f"harbour photo {i}"))
@@ -90,17 +90,22 @@ def test_search_serves_the_previous_model_until_the_new_one_covers_everything(al
     assert switches.advance(NOW) == []
     assert switches.progress(switch).done == 2
     assert found(alice) == (set(ids), old)
+    [late] = library(alice, 1, start=3)  # uploaded during the switch: vectors of both models,
+    embedding.embed_now([late.pk])  # so search finds it at once, and after the switch too
+    assert set(Embedding.objects.filter(asset=late, kind="text").values_list("model_id", flat=True)) == {old, new}
+    ids.append(late.pk)
+    assert found(alice) == (set(ids), old)
     serve(models["B"])  # workers report again (the sweeper does every few seconds): nothing changes
     assert ModelSwitch.objects.get().state == SwitchState.RUNNING
 
     embedding.embed_now(ids[2:])
     [done] = switches.advance(timedelta(hours=1))  # finished; the previous vectors wait out the grace
     assert done.state == SwitchState.FINISHED and ActiveModel.serving_model_id("text") == new
-    assert Embedding.objects.filter(model_id=old).count() == 3
+    assert Embedding.objects.filter(model_id=old).count() == 4
     assert found(alice) == (set(ids), new)  # every asset, by the new model
     switches.advance(NOW)
     assert not Embedding.objects.filter(model_id=old).exists()  # nothing serves them now
-    assert Embedding.objects.filter(kind="text", model_id=new).count() == 3
+    assert Embedding.objects.filter(kind="text", model_id=new).count() == 4
 
 
 def test_abandoning_keeps_the_previous_model_until_the_configuration_returns(alice, models):
