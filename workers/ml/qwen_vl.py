@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import torch
 from PIL import Image
 
-from workers.ml.analysers.pictures import rgb
+from workers.ml.pixels import rgb
 
 PIXELS_PER_TOKEN = 32 * 32
 T = TypeVar("T")
