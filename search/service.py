@@ -46,6 +46,7 @@ LITERAL = (IDENTIFIER, FILENAME, FILTERS)
 # (vector kind, signal) compared for "similar"
 SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT), ("multimodal", MULTIMODAL_IMAGE))
 OPTIONAL_KINDS = ("multimodal",)  # kinds search asks for only when the workers report them served
+NOT_CONFIGURED = "not configured"  # how workers report a kind this install does not use (workers.ml.registry)
 
 
 @dataclass
@@ -146,8 +147,14 @@ def _reported_unavailable() -> dict[str, str]:
     unavailable = dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
     for kind in OPTIONAL_KINDS:
         if not reported.get(kind):
-            unavailable[kind] = unavailable.get(kind) or "not configured"
+            unavailable[kind] = unavailable.get(kind) or NOT_CONFIGURED
     return unavailable
+
+
+def _off(unavailable: dict[str, str]) -> set[str]:
+    """The kinds this install does not use (left unconfigured, or CLIP turned off): not degraded
+    signals, just absent ones."""
+    return {kind for kind, reason in unavailable.items() if reason.startswith(NOT_CONFIGURED)}
 
 
 def _literal(text: str, parsed, visible: QuerySet, depth: int, signals: _Signals) -> str | None:
@@ -184,8 +191,7 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
                 name, lambda: _vector_signal(kind, _stored_vector(asset, kind), visible, depth, exclude)
             )
 
-        unused = {kind for kind, reason in _reported_unavailable().items()
-                  if kind in OPTIONAL_KINDS and reason.startswith("not configured")}
+        unused = _off(_reported_unavailable())
         concurrency.run_all([similar_job(name, kind) for kind, name in SIMILAR_SIGNALS if kind not in unused])
         return signals
     started = time.perf_counter()
@@ -205,8 +211,9 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
         wanted.append((CLIP, "image", lambda: encoder.text(text, "image")))
         wanted.append((MULTIMODAL, "multimodal", lambda: encoder.text(text, "multimodal")))
     encodings = []
+    unused = _off(unavailable)
     for name, kind, encode in wanted:
-        if kind in OPTIONAL_KINDS and unavailable.get(kind, "").startswith("not configured"):
+        if kind in unused:
             continue  # a kind this install does not use is not a degraded signal
         if kind in unavailable:
             # The workers said so when they last reported: no round trip to hear it again.

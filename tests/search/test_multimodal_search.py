@@ -130,3 +130,37 @@ def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_q
         assert {p.pk for p in photos} == {hit.asset.pk for hit in response.hits}
     finally:
         registry.reset_registry()
+
+
+def test_a_configured_multimodal_model_that_cannot_load_is_a_named_degraded_signal(alice, monkeypatch):
+    from workers.ml import hub
+
+    monkeypatch.setattr(hub, "cached_file", lambda repo, name: None)
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu",
+                                        multimodal_model="Qwen/Qwen3-VL-Embedding-2B"))
+    try:
+        record_active_models("test")
+        row = ActiveModel.objects.get(kind="multimodal")
+        assert not row.available and "not in the local Hugging Face cache" in row.reason
+        ready(alice, jpeg(8), "p8.jpg")
+        response = search(Asset.objects.visible_to(alice), SearchRequest(query="harbour"), LaneEncoder(), user=alice)
+        assert "not in the local Hugging Face cache" in response.degraded[MULTIMODAL]
+    finally:
+        registry.reset_registry()
+
+
+def test_clip_turned_off_leaves_pictures_to_the_multimodal_model(alice, tiny_qwen_vl_dir):
+    registry.reset_registry(ModelConfig(profile="offline", device="cpu", clip_model="off",
+                                        multimodal_model=tiny_qwen_vl_dir, vl_max_pixels=128 * 128))
+    try:
+        record_active_models("test")
+        assert ActiveModel.objects.get(kind="image").off
+        asset = ready(alice, jpeg(9), "p9.jpg")
+        embedding.embed_now([asset.pk])
+        visible = Asset.objects.visible_to(alice)
+        response = search(visible, SearchRequest(query="harbour", mode="semantic"), LaneEncoder(), user=alice)
+        assert MULTIMODAL in response.signals_run and not response.degraded  # CLIP is absent, not degraded
+        example = search(visible, SearchRequest(image=jpeg(9)), LaneEncoder(), user=alice)
+        assert example.hits[0].asset.pk == asset.pk and not example.degraded
+    finally:
+        registry.reset_registry()

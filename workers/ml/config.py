@@ -12,7 +12,8 @@ Variables (all optional):
     from local paths or the local cache.
 ``MEDIAVAULT_DEVICE`` = ``auto`` (default: CUDA when present) | ``cpu`` | ``cuda`` | ``cuda:N``
 ``MEDIAVAULT_CLIP_MODEL`` = open_clip architecture (``ViT-B-32``), or ``hf-hub:org/repo``, or
-    ``local-dir:/path`` (folder with ``open_clip_config.json`` and weights).
+    ``local-dir:/path`` (folder with ``open_clip_config.json`` and weights), or ``off`` (no CLIP:
+    the multimodal model alone searches pictures).
 ``MEDIAVAULT_CLIP_PRETRAINED`` = pretrained tag (``laion2b_s34b_b79k``) or a local checkpoint file.
 ``MEDIAVAULT_CLIP_CONFIG`` = optional local model config JSON for a custom architecture; the
     architecture is then named after the file (``tiny-clip.json`` -> ``tiny-clip``), and

@@ -206,7 +206,8 @@ def _needs_hub(config: ModelConfig) -> bool:
     else:
         clip_source = clip.removeprefix("hf-hub:") if clip.startswith("hf-hub:") else config.clip_pretrained
     text = config.text_model.removeprefix(_ST_PREFIX)
-    sources = [clip_source, config.rerank_model] + ([] if text.lower() == "minilm" else [text])
+    sources = [config.rerank_model] + ([] if clip.lower() == "off" else [clip_source])
+    sources += [] if text.lower() == "minilm" else [text]
     sources += [config.multimodal_model] if config.multimodal_model else []
     return not all(hub.is_local(source) for source in sources)
 
@@ -219,6 +220,9 @@ def _text_may_fall_back(config: ModelConfig) -> bool:
 def _build(kind: str, config: ModelConfig, offline: bool) -> BaseModel:
     common: dict[str, Any] = {"device": config.device, "local_files_only": offline}
     if kind == "image":
+        if config.clip_model.lower() == "off":
+            raise ModelUnavailable(f"{NOT_CONFIGURED}: MEDIAVAULT_CLIP_MODEL=off (pictures are searched through "
+                                   "the multimodal model, if one is configured)")
         from workers.ml.clip import ClipModel
 
         config_path = config.clip_config or None
