@@ -68,3 +68,13 @@ def test_batches_of_mixed_pictures_score_as_each_alone(reranker):
     assert reranker.score("harbour", []).shape == (0,)
     with pytest.raises(ValueError, match="pictures for"):
         reranker.score("harbour", documents, pictures=pictures[:2])
+
+
+def test_a_long_document_is_cut_to_its_first_tokens(reranker):
+    from workers.ml.qwen_vl_rerank import MAX_DOCUMENT_TOKENS
+
+    page = "harbour boats at night " * 5000  # a PDF's text, tens of thousands of tokens
+    chat = reranker.prompt("harbour", page, picture=True)
+    assert len(reranker._processor.tokenizer(chat)["input_ids"]) < MAX_DOCUMENT_TOKENS + 200
+    [score] = reranker.score("harbour", [page], pictures=[noise_picture((64, 64), 9)])
+    assert 0 < score < 1

@@ -59,6 +59,15 @@ def by_size(items: Sequence[T], pixels: Callable[[T], int], batch_size: int) -> 
     return [list(ordered[start : start + batch_size]) for start in range(0, len(ordered), batch_size)]
 
 
+def clipped(tokenizer: Any, text: str, max_tokens: int) -> str:
+    """`text` cut to its first `max_tokens` tokens: a PDF's 100,000 characters must not become the
+    prompt (the processor cannot truncate text next to picture tokens without cutting those)."""
+    if len(text) <= max_tokens:  # no token is shorter than a character
+        return text
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return text if len(ids) <= max_tokens else tokenizer.decode(ids[:max_tokens])
+
+
 def user_turn(text: str, *, picture: bool, system: str | None = None) -> list[dict]:
     """A chat of one user turn: a picture (when `picture`) then `text`, after an optional system turn."""
     content: list[dict] = ([{"type": "image"}] if picture else []) + [{"type": "text", "text": text}]

@@ -39,6 +39,7 @@ class QwenVLEmbedder(BaseModel):
         if dim < 0:
             raise ValueError(f"dim must be 0 (native) or positive, not {dim}")
         self.source, self.requested_dim, self.task, self.max_pixels = source, dim, task, max_pixels
+        self.max_text_tokens = 512  # of a query or document text
         self._native_dim: int | None = None
         self._processor: Any = None
         self._model: Any = None
@@ -122,7 +123,9 @@ class QwenVLEmbedder(BaseModel):
     def prompt(self, text: str, *, picture: bool, task: str) -> str:
         """The chat the model reads for one input (the picture's place marked; the processor
         expands it to the picture's tokens); the vector is read at its last token."""
-        turns = qwen_vl.user_turn(text, picture=picture, system=task)
+        tokenizer = self._processor.tokenizer
+        turns = qwen_vl.user_turn(qwen_vl.clipped(tokenizer, text, self.max_text_tokens), picture=picture,
+                                  system=task)
         return self._processor.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
 
     @torch.inference_mode()

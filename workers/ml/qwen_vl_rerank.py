@@ -25,6 +25,11 @@ from workers.ml import defaults, hub, qwen_vl
 from workers.ml.base import BaseModel, ModelUnavailable
 from workers.ml.qwen_rerank import SYSTEM_PROMPT, resolve_instruction
 
+# Text tokens a candidate's document and the query (or instruction) may take; the picture's own
+# tokens come on top (at most max_pixels / 1,024). The text reranker reads 1,024 in all.
+MAX_DOCUMENT_TOKENS = 512
+MAX_QUERY_TOKENS = 256
+
 
 class QwenVLReranker(BaseModel):
     kind = "rerank"
@@ -89,17 +94,20 @@ class QwenVLReranker(BaseModel):
         batches = qwen_vl.by_size(with_picture, lambda i: bounded[i].width * bounded[i].height, self.batch_size)
         batches += [without[start : start + self.batch_size] for start in range(0, len(without), self.batch_size)]
         for batch in batches:
-            scores[batch] = self._score([self.prompt(query, documents[i], bounded[i] is not None, told) for i in batch],
-                                        [bounded[i] for i in batch if bounded[i] is not None])
+            scores[batch] = self._score([self.prompt(query, documents[i], bounded[i] is not None, told)
+                                         for i in batch], [bounded[i] for i in batch if bounded[i] is not None])
         return scores
 
     def prompt(self, query: str, document: str, picture: bool, instruction: str | None = None) -> str:
         """The whole chat the model reads for one candidate (the picture's place marked, the
         processor expands it to the picture's tokens), ending where the answer comes."""
         told = resolve_instruction(instruction or self.instruction)
-        content = [{"type": "text", "text": f"<Instruct>: {told}\n<Query>: {query}\n<Document>: "}]
+        tokenizer = self._processor.tokenizer
+        head = f"<Instruct>: {qwen_vl.clipped(tokenizer, told, MAX_QUERY_TOKENS)}\n<Query>: " \
+               f"{qwen_vl.clipped(tokenizer, query, MAX_QUERY_TOKENS)}\n<Document>: "
+        content = [{"type": "text", "text": head}]
         content += [{"type": "image"}] if picture else []
-        content.append({"type": "text", "text": document})
+        content.append({"type": "text", "text": qwen_vl.clipped(tokenizer, document, MAX_DOCUMENT_TOKENS)})
         turns = [{"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]},
                  {"role": "user", "content": content}]
         return self._processor.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
