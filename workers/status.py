@@ -98,7 +98,8 @@ def snapshot() -> dict:
         "workers": workers,
         "workers_error": workers_error,
         "queues": [{"name": q, "workers": sorted(by_queue[q]), "depth": depths[q]} for q in queue_names()],
-        "models": list(ActiveModel.objects.all()),
+        # The vector and rerank models first, then the analysers ("analyser:<name>").
+        "models": sorted(ActiveModel.objects.all(), key=lambda row: (row.kind.startswith("analyser:"), row.kind)),
         "switches": [{"switch": switch, "progress": switches.progress(switch)}
                      for switch in ModelSwitch.objects.filter(state__in=[SwitchState.RUNNING, SwitchState.ABANDONED])],
         "assets_by_status": _counts("status"),
