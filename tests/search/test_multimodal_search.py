@@ -18,7 +18,8 @@ from assets.vector_index import index_name
 from search.service import MULTIMODAL, MULTIMODAL_IMAGE, SearchRequest, search
 from tests.conftest import noise_picture, upload_bytes
 from tests.lanes import LaneEncoder
-from workers import embedding
+from workers import embedding, realtime
+from workers.client import LANES
 from workers.ml import registry
 from workers.ml.config import ModelConfig
 from workers.reporting import record_active_models
@@ -164,3 +165,10 @@ def test_clip_turned_off_leaves_pictures_to_the_multimodal_model(alice, tiny_qwe
         assert example.hits[0].asset.pk == asset.pk and not example.degraded
     finally:
         registry.reset_registry()
+
+
+def test_the_realtime_worker_serves_every_lane_web_code_calls():
+    """The lanes web code sends to (workers.client) are exactly those the realtime worker listens
+    on: the multimodal text and picture lanes included."""
+    assert sorted(lane.name for lane in realtime.lanes()) == sorted(LANES)
+    assert {"encode-text-multimodal", "encode-image-multimodal"} <= set(LANES)
