@@ -32,6 +32,7 @@ PICTURE_KINDS = frozenset({EmbeddingKind.IMAGE, EmbeddingKind.MULTIMODAL})
 RATE_WINDOW = timedelta(minutes=10)
 GRACE = timedelta(seconds=30)
 DELETE_BATCH = 5000
+REQUEST_BATCH = 2000
 
 
 def note_served(kind: str, report: dict, spec: dict, worker: str) -> ModelSwitch | None:
@@ -57,8 +58,11 @@ def note_served(kind: str, report: dict, spec: dict, worker: str) -> ModelSwitch
     for model in dropped:
         _drop_unused(kind, model)
     if switch is not None:
-        ids = list(_due(kind).values_list("pk", flat=True))
-        request_embedding(None, ids)
+        ids = list(_due(kind).order_by("pk").values_list("pk", flat=True))
+        # In batches, each its own transaction and task: a million rows are never locked, nor their
+        # ids sent, at once.
+        for start in range(0, len(ids), REQUEST_BATCH):
+            request_embedding(None, ids[start : start + REQUEST_BATCH])
         log.info("%s: switching from %s to %s; %d asset(s) queued for new vectors", kind, switch.from_model_id,
                  model_id, len(ids))
     return switch
@@ -100,10 +104,6 @@ class Progress:
     per_second: float  # new vectors a second over the last RATE_WINDOW
     eta_seconds: float | None
 
-    @property
-    def complete(self) -> bool:
-        return self.done >= self.total
-
 
 def progress(switch: ModelSwitch) -> Progress:
     due = _due(switch.kind)
@@ -117,12 +117,18 @@ def progress(switch: ModelSwitch) -> Progress:
     return Progress(done, total, rate, eta)
 
 
+def _complete(switch: ModelSwitch) -> bool:
+    """No asset that should have a vector of the new model lacks one: one EXISTS that stops at the
+    first such asset, cheap every few seconds on a large library (counting is for the admin)."""
+    return not _due(switch.kind).missing_embedding(switch.kind, switch.to_model_id).exists()
+
+
 def advance(grace: timedelta = GRACE) -> list[ModelSwitch]:
     """Finish every running switch whose new vectors cover what they should, and drop the previous
     model's vectors of switches finished at least `grace` ago; returns the switches finished now.
     The sweeper calls it every few seconds."""
     finished = [finish(None, switch.pk) for switch in ModelSwitch.objects.filter(state=SwitchState.RUNNING)
-                if progress(switch).complete]
+                if _complete(switch)]
     ended = ModelSwitch.objects.filter(state=SwitchState.FINISHED, cleaned_at__isnull=True,
                                        ended_at__lte=timezone.now() - grace)
     for switch in ended:

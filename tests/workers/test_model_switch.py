@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from assets.actions import switches
-from assets.models import ActiveModel, Asset, Embedding, EmbeddingStatus, ModelSwitch, SwitchState
+from assets.models import ActiveModel, Asset, AuditEntry, Embedding, EmbeddingStatus, ModelSwitch, SwitchState
 from search.service import TEXT, SearchRequest, search
 from tests.conftest import make_jpeg, upload_bytes
 from tests.lanes import LaneEncoder
@@ -80,6 +80,7 @@ def test_search_serves_the_previous_model_until_the_new_one_covers_everything(al
 
     new = serve(models["B"])
     switch = ModelSwitch.objects.get()
+    assert AuditEntry.objects.filter(action="model.switch_started").count() == 1
     assert (switch.kind, switch.from_model_id, switch.to_model_id, switch.state) == ("text", old, new, "running")
     assert ActiveModel.serving_model_id("text") == old and ActiveModel.model_id_for("text") == new
     assert set(Asset.objects.values_list("embedding_status", flat=True)) == {EmbeddingStatus.PENDING}  # queued
@@ -106,6 +107,20 @@ def test_search_serves_the_previous_model_until_the_new_one_covers_everything(al
     switches.advance(NOW)
     assert not Embedding.objects.filter(model_id=old).exists()  # nothing serves them now
     assert Embedding.objects.filter(kind="text", model_id=new).count() == 4
+
+
+def test_a_switch_queues_a_large_library_in_batches(alice, models, monkeypatch):
+    serve(models["A"])
+    ids = [a.pk for a in library(alice, 5)]
+    embedding.embed_now(ids)
+    monkeypatch.setattr(switches, "REQUEST_BATCH", 2)
+    requested = []
+    real = switches.request_embedding
+    monkeypatch.setattr(switches, "request_embedding", lambda actor, batch: requested.append(list(batch))
+                        or real(actor, batch))
+    serve(models["B"])
+    assert requested == [ids[0:2], ids[2:4], ids[4:5]]
+    assert set(Asset.objects.values_list("embedding_status", flat=True)) == {EmbeddingStatus.PENDING}
 
 
 def test_abandoning_keeps_the_previous_model_until_the_configuration_returns(alice, models):
