@@ -53,16 +53,13 @@ from bench import common  # noqa: E402
 SCRIPT = "gpu_figures"
 # Published shapes (config.json of each model on the hub), text and vision towers.
 QWEN3_06B = {"hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16,
-             "num_key_value_heads": 8, "head_dim": 128}
+             "num_key_value_heads": 8, "head_dim": 128, "max_position_embeddings": 4096, "initializer_range": 0.02}
 QWEN3_VL_2B_TEXT = {"hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
-                    "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128}
+                    "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "initializer_range": 0.02}
 QWEN3_VL_2B_VISION = {"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
-                      "out_hidden_size": 2048, "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17]}
+                      "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17],
+                      "initializer_range": 0.02}
 VOCAB = 151_936
-SMOKE_TEXT = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-              "num_key_value_heads": 2, "head_dim": 8}
-SMOKE_VISION = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 32,
-                "num_position_embeddings": 64, "deepstack_visual_indexes": [0]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -195,44 +192,21 @@ def clip_rates(args, jpegs: list[bytes]) -> dict[str, float]:
 
 def build_vl(folder: Path, args) -> str:
     """A random Qwen3-VL of the 2B's shape (or tiny, --smoke), with the tiny tokenizer, on disk."""
-    import transformers
+    from workers.ml.testing import build_random_qwen_vl
 
-    from workers.ml.testing import QWEN_VL_CHAT_TEMPLATE, build_tiny_qwen_tokenizer
-
-    tokenizer = build_tiny_qwen_tokenizer(folder, vision=True)
-    text = {**(SMOKE_TEXT if args.smoke else QWEN3_VL_2B_TEXT), "vocab_size": len(tokenizer) if args.smoke else VOCAB,
-            "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_interleaved": True,
-                                "mrope_section": [2, 1, 1] if args.smoke else [24, 20, 20]}}
-    vision = {**(SMOKE_VISION if args.smoke else QWEN3_VL_2B_VISION), "patch_size": 16, "spatial_merge_size": 2,
-              "temporal_patch_size": 2}
-    ids = {key: tokenizer.convert_tokens_to_ids(token) for key, token in (
-        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
-        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
-    config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
-    model = transformers.Qwen3VLForConditionalGeneration(config).to(torch.bfloat16)
-    model.save_pretrained(folder)
-    images = transformers.Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
-                                                size={"shortest_edge": 32 * 32, "longest_edge": args.max_pixels})
-    videos = transformers.Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
-    transformers.Qwen3VLProcessor(image_processor=images, tokenizer=tokenizer, video_processor=videos,
-                                  chat_template=QWEN_VL_CHAT_TEMPLATE).save_pretrained(folder)
-    return str(folder)
+    if args.smoke:
+        return build_random_qwen_vl(folder, max_pixels=args.max_pixels)
+    return build_random_qwen_vl(folder, text=QWEN3_VL_2B_TEXT, vision=QWEN3_VL_2B_VISION, vocab_size=VOCAB,
+                                dtype=torch.bfloat16, max_pixels=args.max_pixels)
 
 
 def build_text(folder: Path, args, causal: bool) -> str:
-    import transformers
+    from workers.ml.testing import build_random_qwen
 
-    from workers.ml.testing import build_tiny_qwen_tokenizer
-
-    tokenizer = build_tiny_qwen_tokenizer(folder)
-    shape = SMOKE_TEXT if args.smoke else QWEN3_06B
-    config = transformers.Qwen3Config(**shape, vocab_size=VOCAB if not args.smoke else len(tokenizer),
-                                      max_position_embeddings=4096, pad_token_id=tokenizer.pad_token_id,
-                                      eos_token_id=tokenizer.eos_token_id)
-    model = (transformers.Qwen3ForCausalLM if causal else transformers.Qwen3Model)(config).to(torch.bfloat16)
-    model.save_pretrained(folder)
-    return str(folder)
+    model_class = "Qwen3ForCausalLM" if causal else "Qwen3Model"
+    if args.smoke:
+        return build_random_qwen(folder, model_class)
+    return build_random_qwen(folder, model_class, shape=QWEN3_06B, vocab_size=VOCAB, dtype=torch.bfloat16)
 
 
 def vl_rates(args, jpegs: list[bytes], folder: str) -> dict[str, float]:

@@ -135,27 +135,38 @@ def _tiny_qwen_config(tokenizer: Any) -> Any:
     )
 
 
-def _build_tiny_qwen(directory: str | Path, model_class_name: str, seed: int) -> str:
+def build_random_qwen(directory: str | Path, model_class_name: str, *, seed: int = 0, shape: dict | None = None,
+                      vocab_size: int | None = None, dtype: torch.dtype | None = None) -> str:
+    """A random Qwen3 text model (`model_class_name` of transformers) with the tiny tokenizer: tiny
+    by default, or of another `shape` (Qwen3Config fields; the benchmarks' published shapes), with
+    an embedding table of `vocab_size` rows; returns the folder."""
     import transformers
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tiny_qwen_tokenizer(folder)
+    config = _tiny_qwen_config(tokenizer)
+    for name, value in {**(shape or {}), **({"vocab_size": vocab_size} if vocab_size else {})}.items():
+        setattr(config, name, value)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = getattr(transformers, model_class_name)(_tiny_qwen_config(tokenizer))
-    model.save_pretrained(folder)
+        model = getattr(transformers, model_class_name)(config)
+    (model if dtype is None else model.to(dtype)).save_pretrained(folder)
     return str(folder)
 
 
 def build_tiny_qwen_embedding(directory: str | Path, *, seed: int = 0) -> str:
     """A tiny Qwen3 base model (what AutoModel loads) with its tokenizer; returns the folder."""
-    return _build_tiny_qwen(directory, "Qwen3Model", seed)
+    return build_random_qwen(directory, "Qwen3Model", seed=seed)
 
 
 def build_tiny_qwen_reranker(directory: str | Path, *, seed: int = 0) -> str:
     """A tiny Qwen3 causal LM (what AutoModelForCausalLM loads) with its tokenizer; returns the folder."""
-    return _build_tiny_qwen(directory, "Qwen3ForCausalLM", seed)
+    return build_random_qwen(directory, "Qwen3ForCausalLM", seed=seed)
+
+
+_TINY_VL_VISION = {"depth": 2, "hidden_size": TINY_QWEN_HIDDEN, "intermediate_size": 64, "num_heads": 2,
+                   "num_position_embeddings": 64, "deepstack_visual_indexes": [0], "initializer_range": 0.2}
 
 
 def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0, hidden: int = TINY_QWEN_HIDDEN) -> str:
@@ -164,6 +175,15 @@ def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0, hidden: int = TI
     chat template), as ``AutoProcessor`` / ``AutoModelForImageTextToText`` load a hub folder of
     Qwen3-VL-2B-Instruct, -Embedding or -Reranker; returns the folder. `hidden`: the text model's
     width (the vectors' native size), e.g. wider than pgvector's HNSW limit like the 8B's 4,096."""
+    return build_random_qwen_vl(directory, seed=seed, text={"hidden_size": hidden})
+
+
+def build_random_qwen_vl(directory: str | Path, *, seed: int = 0, text: dict | None = None,
+                         vision: dict | None = None, vocab_size: int | None = None,
+                         dtype: torch.dtype | None = None, max_pixels: int = 256 * 256) -> str:
+    """A random Qwen3-VL with its processor: tiny, with `text` and `vision` overriding the text and
+    vision configs' fields (the benchmarks give the published shapes), an embedding table of
+    `vocab_size` rows, weights in `dtype`, and an image processor bounded to `max_pixels`."""
     import transformers
 
     folder = Path(directory)
@@ -172,29 +192,31 @@ def build_tiny_qwen_vl(directory: str | Path, *, seed: int = 0, hidden: int = TI
     ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
-    text = _tiny_qwen_config(tokenizer).to_dict()
-    text = {key: text[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-                                       "num_attention_heads", "num_key_value_heads", "head_dim",
-                                       "max_position_embeddings", "initializer_range", "pad_token_id",
-                                       "eos_token_id")}
-    text["hidden_size"] = hidden
-    # Multimodal rotary positions: the head's 4 frequency pairs split over time, height and width.
-    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 1, 1],
-                               "mrope_interleaved": True}
-    vision = {"depth": 2, "hidden_size": TINY_QWEN_HIDDEN, "intermediate_size": 64, "num_heads": 2,
-              "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
-              "out_hidden_size": hidden, "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
-              "initializer_range": 0.2}
-    config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=False, **ids)
+    tiny = _tiny_qwen_config(tokenizer).to_dict()
+    text_config = {key: tiny[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                              "num_attention_heads", "num_key_value_heads", "head_dim",
+                                              "max_position_embeddings", "initializer_range", "pad_token_id",
+                                              "eos_token_id")}
+    text_config.update(text or {}, **({"vocab_size": vocab_size} if vocab_size else {}))
+    # Multimodal rotary positions: the head's frequency pairs split over time, height and width as
+    # the published models split them (24/20/20 of 64; 2/1/1 of the tiny model's 4).
+    half = text_config["head_dim"] // 2
+    side = half * 5 // 16
+    text_config["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0,
+                                      "mrope_section": [half - 2 * side, side, side], "mrope_interleaved": True}
+    vision_config = {**_TINY_VL_VISION, **(vision or {}), "patch_size": 16, "spatial_merge_size": 2,
+                     "temporal_patch_size": 2, "out_hidden_size": text_config["hidden_size"]}
+    config = transformers.Qwen3VLConfig(text_config=text_config, vision_config=vision_config,
+                                        tie_word_embeddings=False, **ids)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = transformers.Qwen3VLForConditionalGeneration(config)
     model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.pad_token_id]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
+    (model if dtype is None else model.to(dtype)).save_pretrained(folder)
     # Real Qwen3-VL folders' image processor: 16 px patches, 2x2 merge, CLIP's mean and std.
     images = transformers.Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
-                                                size={"shortest_edge": 32 * 32, "longest_edge": 256 * 256},
+                                                size={"shortest_edge": 32 * 32, "longest_edge": max_pixels},
                                                 image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
     videos = transformers.Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
     transformers.Qwen3VLProcessor(image_processor=images, tokenizer=tokenizer, video_processor=videos,
