@@ -214,7 +214,7 @@ def vl_rates(args, jpegs: list[bytes], folder: str) -> dict[str, float]:
 
     model = QwenVLEmbedder(folder, device=args.device, local_files_only=True, max_pixels=args.max_pixels,
                            batch_size=16).load()
-    side = int(args.max_pixels**0.5)
+    side = model.image_size
     sample = jpegs[: args.vl_images]
     pictures = [model.preprocess(draft_decode(d, side)) for d in sample]
     return {"model_only": best_rate(lambda: model.encode_images(pictures), len(pictures), args.device, rounds=2),
@@ -232,7 +232,7 @@ def rerank_latencies(args, text_folder: str, vl_folder: str, jpegs: list[bytes])
     found = {"text": latencies(lambda: text.score(query, documents), args.device, args.repeats)}
     vl = QwenVLReranker(vl_folder, device=args.device, local_files_only=True, max_pixels=args.max_pixels,
                         batch_size=16).load()
-    side = int(args.max_pixels**0.5)
+    side = vl.image_size
     pictures = [draft_decode(jpegs[i % len(jpegs)], side) for i in range(args.candidates)]
     for count in sorted({args.candidates, min(30, args.candidates)}):
         found[f"vl_{count}"] = latencies(lambda n=count: vl.score(query, documents[:n], pictures=pictures[:n]),

@@ -142,57 +142,49 @@ def _until_done(step) -> int:
 
 
 class LocalEncoder:
-    """The service's Encoder, answered in this process; query vectors can be computed up front."""
+    """The service's Encoder answered in this process by the realtime worker's own lane functions
+    (the same model choice and encodings, without the broker); query vectors can be computed up front."""
 
     def __init__(self):
         self._cache: dict[tuple[str, str], client.QueryVector] = {}
 
-    def _model(self, kind: str):
-        from workers.ml import registry
-        from workers.ml.errors import ModelUnavailable
+    @staticmethod
+    def _answered(answer: dict) -> dict:
+        if not answer["ok"]:
+            raise client.InferenceUnavailable(answer["reason"])
+        return answer
 
-        try:
-            return registry.get_model(kind)
-        except ModelUnavailable as exc:
-            raise client.InferenceUnavailable(f"model unavailable: {exc.reason}") from None
+    def _encode(self, texts: list[str], kind: str) -> list[client.QueryVector]:
+        from workers import realtime
 
-    def _encode(self, texts: list[str], kind: str):
-        model = self._model(kind)
-        vectors = model.encode_texts(texts) if kind == "image" else model.encode_queries(texts)
-        return model.model_id, vectors
+        answers = [self._answered(a) for a in realtime._encode_texts(kind, [[text] for text in texts])]
+        return [client.QueryVector(a["model_id"], a["vector"]) for a in answers]
 
     def prime(self, queries: list[str], log) -> None:
         unique = list(dict.fromkeys(queries))
         for kind in ("text", "image"):
             try:
-                model_id, vectors = self._encode(unique, kind)
+                vectors = self._encode(unique, kind) if unique else []
             except client.InferenceUnavailable as exc:
                 log.write(f"query vectors ({kind}) unavailable: {exc.reason}\n")
                 continue
             for text, vector in zip(unique, vectors, strict=True):
-                self._cache[(kind, text)] = client.QueryVector(model_id, [float(x) for x in vector])
+                self._cache[(kind, text)] = vector
 
     def text(self, query: str, kind: str) -> client.QueryVector:
-        cached = self._cache.get((kind, query))
-        if cached is not None:
-            return cached
-        model_id, vectors = self._encode([query], kind)
-        return client.QueryVector(model_id, [float(x) for x in vectors[0]])
+        return self._cache.get((kind, query)) or self._encode([query], kind)[0]
 
     def image(self, data: bytes, kind: str = "image") -> client.QueryVector:
-        import io
+        import base64
 
-        from workers.ml.images import load_image_for_model
+        from workers import realtime
 
-        model = self._model(kind)
-        vector = model.encode_images([load_image_for_model(io.BytesIO(data), model.image_size)])[0]
-        return client.QueryVector(model.model_id, [float(x) for x in vector])
+        answer = self._answered(realtime._encode_images(kind, [[base64.b64encode(data).decode()]])[0])
+        return client.QueryVector(answer["model_id"], answer["vector"])
 
     def rerank(self, query: str, documents: list[str], instruction: str | None,
                pictures: list[int | None] | None = None) -> client.RerankScores:
         from workers import realtime
 
-        answer = realtime._rerank([[query, documents, instruction, pictures]])[0]
-        if not answer["ok"]:
-            raise client.InferenceUnavailable(answer["reason"])
+        answer = self._answered(realtime._rerank([[query, documents, instruction, pictures]])[0])
         return client.RerankScores(answer["model_id"], answer["scores"])

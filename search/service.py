@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import QuerySet
 
-from assets.models import ActiveModel, Asset, Embedding
+from assets.models import NOT_CONFIGURED, ActiveModel, Asset, Embedding
 from assets.representation import represented
 from search import concurrency, cutoff, fusion, identifiers, names
 from search import query as query_language
@@ -46,7 +46,6 @@ LITERAL = (IDENTIFIER, FILENAME, FILTERS)
 # (vector kind, signal) compared for "similar"
 SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT), ("multimodal", MULTIMODAL_IMAGE))
 OPTIONAL_KINDS = ("multimodal",)  # kinds search asks for only when the workers report them served
-NOT_CONFIGURED = "not configured"  # how workers report a kind this install does not use (workers.ml.registry)
 
 
 @dataclass
@@ -143,10 +142,11 @@ def _stored_vector(asset: Asset, kind: str) -> client.QueryVector:
 def _reported_unavailable() -> dict[str, str]:
     """{kind: reason} for the models the workers last reported unavailable (an optional kind
     nobody served is in it too: without a row, or reported not configured)."""
-    reported = dict(ActiveModel.objects.values_list("kind", "available"))
-    unavailable = dict(ActiveModel.objects.filter(available=False).values_list("kind", "reason"))
+    rows = list(ActiveModel.objects.values_list("kind", "available", "reason"))
+    unavailable = {kind: reason for kind, available, reason in rows if not available}
+    served = {kind for kind, available, _ in rows if available}
     for kind in OPTIONAL_KINDS:
-        if not reported.get(kind):
+        if kind not in served:
             unavailable[kind] = unavailable.get(kind) or NOT_CONFIGURED
     return unavailable
 
@@ -256,10 +256,10 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
 
 
 def _rerank(text: str, request: SearchRequest, ordered: list[fusion.Candidate], assets: dict[int, Asset], encoder,
-            signals, strong: set[int]):
+            signals, strong: set[int], reads_pictures: bool):
     """The top N reordered by the reranker, within their strength and tier: a reranker may
-    reorder matches, not make a weak one strong or move one ahead of an exact identifier."""
-    reads_pictures = _reranker_reads_pictures()
+    reorder matches, not make a weak one strong or move one ahead of an exact identifier.
+    `reads_pictures`: the reranker looks at each candidate's picture (fewer candidates, with renditions)."""
     top = ordered[: rerank_depth(reads_pictures)]
     documents = [assets[c.asset_id].document_text() for c in top]
     pictures = rerank_pictures([c.asset_id for c in top]) if reads_pictures else None
@@ -386,13 +386,14 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
     if request.sort != "relevance":
         strong, weak = (_by_date(part, visible, request.sort == "newest") for part in (strong, weak))
     ranked = strong + weak if request.weak else strong
-    depth = rerank_depth(_reranker_reads_pictures()) if request.rerank else 0
-    window = ranked[: max(request.offset + request.limit, depth)]
+    reads_pictures = request.rerank and _reranker_reads_pictures()
+    window = ranked[: max(request.offset + request.limit, rerank_depth(reads_pictures) if request.rerank else 0)]
     assets = _hydrate(visible, [c.asset_id for c in window])
     window = [c for c in window if c.asset_id in assets]
     rerank_scores: dict[int, float] = {}
     if request.rerank and text and window and request.sort == "relevance":
-        window, rerank_scores = _rerank(text, request, window, assets, encoder, signals, judgement.strong)
+        window, rerank_scores = _rerank(text, request, window, assets, encoder, signals, judgement.strong,
+                                        reads_pictures)
     page = window[request.offset : request.offset + request.limit]
     key = identifiers.query_key(text) if IDENTIFIER in lists else None
     hits = [

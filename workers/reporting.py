@@ -6,17 +6,16 @@ from __future__ import annotations
 import socket
 
 from assets.actions import switches
+from assets.models import ANALYSER_PREFIX, NOT_CONFIGURED
 from workers.ml import analysers, registry
 from workers.ml.errors import ModelUnavailable
-
-ANALYSER_PREFIX = "analyser:"  # the analysers' rows among the models (status pages)
 
 
 def record_active_models(worker: str | None = None) -> dict:
     worker = worker or socket.gethostname()
     report = registry.active_models()
     for kind in registry.KINDS:
-        info = report.get(kind) or {"available": False, "reason": "not configured"}
+        info = report.get(kind) or {"available": False, "reason": NOT_CONFIGURED}
         try:
             spec = registry.spec_of(kind)
         except ModelUnavailable:

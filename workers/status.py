@@ -12,7 +12,7 @@ from django.db.models import Count
 from kombu.utils.url import maybe_sanitize_url
 
 from assets.actions import switches
-from assets.models import ActiveModel, Asset, ModelSwitch, SwitchState
+from assets.models import ANALYSER_PREFIX, OPEN_SWITCH_STATES, ActiveModel, Asset, ModelSwitch
 from mediavault.celery import app
 from workers import heartbeat, rpc
 from workers.client import LANES
@@ -98,10 +98,10 @@ def snapshot() -> dict:
         "workers": workers,
         "workers_error": workers_error,
         "queues": [{"name": q, "workers": sorted(by_queue[q]), "depth": depths[q]} for q in queue_names()],
-        # The vector and rerank models first, then the analysers ("analyser:<name>").
-        "models": sorted(ActiveModel.objects.all(), key=lambda row: (row.kind.startswith("analyser:"), row.kind)),
+        # The vector and rerank models first, then the analysers.
+        "models": sorted(ActiveModel.objects.all(), key=lambda row: (row.kind.startswith(ANALYSER_PREFIX), row.kind)),
         "switches": [{"switch": switch, "progress": switches.progress(switch)}
-                     for switch in ModelSwitch.objects.filter(state__in=[SwitchState.RUNNING, SwitchState.ABANDONED])],
+                     for switch in ModelSwitch.objects.filter(state__in=OPEN_SWITCH_STATES)],
         "assets_by_status": _counts("status"),
         "assets_by_embedding": _counts("embedding_status"),
         "database": "embedded PostgreSQL" if database["embedded"] else "external PostgreSQL",

@@ -22,7 +22,16 @@ from psycopg import sql
 
 from assets.actions import audit
 from assets.actions.pipeline import EMBEDDABLE, request_embedding
-from assets.models import ActiveModel, Asset, Embedding, EmbeddingKind, MediaType, ModelSwitch, SwitchState
+from assets.models import (
+    OPEN_SWITCH_STATES,
+    ActiveModel,
+    Asset,
+    Embedding,
+    EmbeddingKind,
+    MediaType,
+    ModelSwitch,
+    SwitchState,
+)
 from assets.vector_index import index_name
 
 log = logging.getLogger(__name__)
@@ -69,8 +78,7 @@ def note_served(kind: str, report: dict, spec: dict, worker: str) -> ModelSwitch
 
 
 def _after_report(kind: str, model_id: str, served: str, served_spec: dict, dropped: list[str]) -> ModelSwitch | None:
-    open_switch = ModelSwitch.objects.select_for_update().filter(
-        kind=kind, state__in=[SwitchState.RUNNING, SwitchState.ABANDONED]).first()
+    open_switch = ModelSwitch.objects.select_for_update().filter(kind=kind, state__in=OPEN_SWITCH_STATES).first()
     if open_switch is not None:
         if open_switch.to_model_id == model_id:
             return None  # under way, or abandoned until the configuration changes
@@ -108,7 +116,7 @@ class Progress:
 def progress(switch: ModelSwitch) -> Progress:
     due = _due(switch.kind)
     total = due.count()
-    done = due.filter(embeddings__kind=switch.kind, embeddings__model_id=switch.to_model_id).count()
+    done = total - due.missing_embedding(switch.kind, switch.to_model_id).count()
     since = max(switch.started_at, timezone.now() - RATE_WINDOW)
     recent = Embedding.objects.filter(kind=switch.kind, model_id=switch.to_model_id, created_at__gte=since).count()
     seconds = max(1.0, (timezone.now() - since).total_seconds())
@@ -142,7 +150,7 @@ def finish(actor, switch_id: int) -> ModelSwitch:
     early); the previous model's vectors go a grace period later (`advance`), if nothing serves them."""
     with transaction.atomic():
         switch = ModelSwitch.objects.select_for_update().get(pk=switch_id)
-        if switch.state in (SwitchState.RUNNING, SwitchState.ABANDONED):
+        if switch.state in OPEN_SWITCH_STATES:
             _close(switch, SwitchState.FINISHED, actor)
     return switch
 
@@ -154,16 +162,13 @@ def abandon(actor, switch_id: int) -> ModelSwitch:
         switch = ModelSwitch.objects.select_for_update().get(pk=switch_id)
         if switch.state != SwitchState.RUNNING:
             return switch
-        switch.state, switch.ended_at = SwitchState.ABANDONED, timezone.now()
-        switch.ended_by = actor.get_username() if actor is not None else ""
-        switch.save(update_fields=["state", "ended_at", "ended_by"])
-        audit.record(actor, "model.switch_abandoned", switch, object_type="model_switch",
-                     detail={"kind": switch.kind, "from": switch.from_model_id, "to": switch.to_model_id})
+        _close(switch, SwitchState.ABANDONED, actor)
     _drop_unused(switch.kind, switch.to_model_id, keep_configured=False)
     return switch
 
 
 def _close(switch: ModelSwitch, state: str, actor) -> None:
+    """The switch's new state, when and by whom (None: the system), and its audit entry."""
     switch.state, switch.ended_at = state, timezone.now()
     switch.ended_by = actor.get_username() if actor is not None else ""
     switch.save(update_fields=["state", "ended_at", "ended_by"])

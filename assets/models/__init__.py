@@ -2,6 +2,9 @@
 
 from assets.models.analysis import Analysis
 from assets.models.assets import (
+    ANALYSER_PREFIX,
+    NOT_CONFIGURED,
+    OPEN_SWITCH_STATES,
     ActiveModel,
     AnalysisStatus,
     Asset,
@@ -22,7 +25,10 @@ from assets.models.collections import Collection, CollectionItem, CollectionQuer
 from assets.models.teams import EDIT_ROLES, Membership, Role, StaffGateQuerySet, Team
 
 __all__ = [
+    "ANALYSER_PREFIX",
     "EDIT_ROLES",
+    "NOT_CONFIGURED",
+    "OPEN_SWITCH_STATES",
     "ActiveModel",
     "Analysis",
     "AnalysisStatus",

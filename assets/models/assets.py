@@ -281,6 +281,12 @@ class Rendition(models.Model):
         return f"{self.asset_id}:{self.spec}"
 
 
+# How workers report a kind this install does not use (workers.ml.registry says the same; the web
+# never imports it, since it imports torch).
+NOT_CONFIGURED = "not configured"
+ANALYSER_PREFIX = "analyser:"  # ActiveModel rows of the analysers, beside the model kinds
+
+
 class ActiveModel(models.Model):
     """Which model serves each kind, as the workers last reported it.
 
@@ -316,8 +322,8 @@ class ActiveModel(models.Model):
 
     @property
     def off(self) -> bool:
-        """An optional kind this install does not use (workers.ml.registry.NOT_CONFIGURED)."""
-        return not self.available and self.reason.startswith("not configured")
+        """A kind this install does not use (left unconfigured, or CLIP turned off)."""
+        return not self.available and self.reason.startswith(NOT_CONFIGURED)
 
     @classmethod
     def serving_model_id(cls, kind: str) -> str | None:
@@ -332,6 +338,10 @@ class SwitchState(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"  # stopped; search stays on the previous model
     FINISHED = "finished", "Finished"  # search on the new model
     ENDED = "ended", "Ended"  # the configuration changed again (back to the previous model, or on to another)
+
+
+# A switch that is open keeps search on its previous model.
+OPEN_SWITCH_STATES = (SwitchState.RUNNING, SwitchState.ABANDONED)
 
 
 class ModelSwitch(models.Model):
@@ -357,7 +367,8 @@ class ModelSwitch(models.Model):
         app_label = "assets"
         ordering = ["-started_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["kind"], condition=models.Q(state__in=["running", "abandoned"]),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(state__in=[str(state) for state in
+                                                                                 OPEN_SWITCH_STATES]),
                                     name="one_open_switch_per_kind"),
         ]
 
@@ -367,4 +378,4 @@ class ModelSwitch(models.Model):
     @classmethod
     def serving_switch(cls, kind: str) -> ModelSwitch | None:
         """The open switch of `kind` (running or abandoned): search serves its previous model."""
-        return cls.objects.filter(kind=kind, state__in=[SwitchState.RUNNING, SwitchState.ABANDONED]).first()
+        return cls.objects.filter(kind=kind, state__in=OPEN_SWITCH_STATES).first()

@@ -15,9 +15,9 @@ from PIL import Image
 from assets import actions
 from assets.models import ActiveModel, Asset, Embedding, Status
 from assets.vector_index import index_name
+from search.eval_loading import LocalEncoder
 from search.service import MULTIMODAL, MULTIMODAL_IMAGE, SearchRequest, search
 from tests.conftest import noise_picture, upload_bytes
-from tests.lanes import LaneEncoder
 from workers import embedding, realtime
 from workers.client import LANES
 from workers.ml import registry
@@ -63,15 +63,15 @@ def test_pictures_get_multimodal_vectors_and_search_uses_them(alice, multimodal)
     assert ActiveModel.objects.get(kind="multimodal").model_id == multimodal.model_id
     visible = Asset.objects.visible_to(alice)
 
-    words = search(visible, SearchRequest(query="a harbour at night", mode="semantic"), LaneEncoder(), user=alice)
+    words = search(visible, SearchRequest(query="a harbour at night", mode="semantic"), LocalEncoder(), user=alice)
     assert MULTIMODAL in words.signals_run and MULTIMODAL not in words.degraded
     assert {hit.asset.pk for hit in words.hits} == {a.pk for a in assets.values()}  # uncalibrated: all strong
 
-    example = search(visible, SearchRequest(image=photos[2]), LaneEncoder(), user=alice)
+    example = search(visible, SearchRequest(image=photos[2]), LocalEncoder(), user=alice)
     assert MULTIMODAL_IMAGE in example.signals_run
     assert example.hits[0].asset.pk == assets[2].pk  # a picture is nearest to itself
 
-    similar = search(visible, SearchRequest(similar_to=assets[1]), LaneEncoder(), user=alice)
+    similar = search(visible, SearchRequest(similar_to=assets[1]), LocalEncoder(), user=alice)
     assert MULTIMODAL_IMAGE in similar.signals_run
     assert {hit.asset.pk for hit in similar.hits} == {assets[2].pk, assets[3].pk}  # never itself
 
@@ -85,7 +85,7 @@ def test_without_the_kind_configured_search_neither_asks_nor_reports_it(alice):
         asset = ready(alice, jpeg(4), "p4.jpg")
         asked = []
 
-        class Watching(LaneEncoder):
+        class Watching(LocalEncoder):
             def text(self, query, kind):
                 asked.append(kind)
                 return super().text(query, kind)
@@ -116,7 +116,7 @@ def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_q
 
         monkeypatch.setattr(reranker, "score", watched)
         visible = Asset.objects.visible_to(alice)
-        response = search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LaneEncoder(),
+        response = search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LocalEncoder(),
                           user=alice)
         assert "rerank" not in response.degraded
         [(documents, pictures)] = seen
@@ -126,7 +126,7 @@ def test_a_picture_reading_reranker_gets_each_candidates_rendition(alice, tiny_q
 
         settings.SEARCH_VL_RERANK_TOP_N = 2
         seen.clear()
-        search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LaneEncoder(), user=alice)
+        search(visible, SearchRequest(query="harbour", mode="keyword", rerank=True), LocalEncoder(), user=alice)
         assert len(seen[0][0]) == 2
         assert {p.pk for p in photos} == {hit.asset.pk for hit in response.hits}
     finally:
@@ -144,7 +144,7 @@ def test_a_configured_multimodal_model_that_cannot_load_is_a_named_degraded_sign
         row = ActiveModel.objects.get(kind="multimodal")
         assert not row.available and "not in the local Hugging Face cache" in row.reason
         ready(alice, jpeg(8), "p8.jpg")
-        response = search(Asset.objects.visible_to(alice), SearchRequest(query="harbour"), LaneEncoder(), user=alice)
+        response = search(Asset.objects.visible_to(alice), SearchRequest(query="harbour"), LocalEncoder(), user=alice)
         assert "not in the local Hugging Face cache" in response.degraded[MULTIMODAL]
     finally:
         registry.reset_registry()
@@ -159,9 +159,9 @@ def test_clip_turned_off_leaves_pictures_to_the_multimodal_model(alice, tiny_qwe
         asset = ready(alice, jpeg(9), "p9.jpg")
         embedding.embed_now([asset.pk])
         visible = Asset.objects.visible_to(alice)
-        response = search(visible, SearchRequest(query="harbour", mode="semantic"), LaneEncoder(), user=alice)
+        response = search(visible, SearchRequest(query="harbour", mode="semantic"), LocalEncoder(), user=alice)
         assert MULTIMODAL in response.signals_run and not response.degraded  # CLIP is absent, not degraded
-        example = search(visible, SearchRequest(image=jpeg(9)), LaneEncoder(), user=alice)
+        example = search(visible, SearchRequest(image=jpeg(9)), LocalEncoder(), user=alice)
         assert example.hits[0].asset.pk == asset.pk and not example.degraded
     finally:
         registry.reset_registry()

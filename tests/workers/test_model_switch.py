@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from assets.actions import switches
 from assets.models import ActiveModel, Asset, AuditEntry, Embedding, EmbeddingStatus, ModelSwitch, SwitchState
+from search.eval_loading import LocalEncoder
 from search.service import TEXT, SearchRequest, search
 from tests.conftest import make_jpeg, upload_bytes
-from tests.lanes import LaneEncoder
 from workers import embedding
 from workers.ml import registry
 from workers.ml.config import ModelConfig
@@ -64,7 +64,7 @@ def library(user, count: int, start: int = 0) -> list[Asset]:
 def found(user) -> tuple[set[int], str]:
     """What a semantic search finds, and the model of its query vector (uncalibrated, so named)."""
     response = search(Asset.objects.visible_to(user), SearchRequest(query="harbour at dawn", mode="semantic"),
-                      LaneEncoder(), user=user)
+                      LocalEncoder(), user=user)
     assert TEXT not in response.degraded, response.degraded
     [model_id] = response.cutoff["uncalibrated"]
     return {hit.asset.pk for hit in response.hits}, model_id

@@ -53,6 +53,18 @@ def size_budget(max_pixels: int) -> dict[str, int]:
     return {"longest_edge": max_pixels, "shortest_edge": PIXELS_PER_TOKEN}
 
 
+def decode_side(max_pixels: int) -> int:
+    """The side pictures are decoded at (draft JPEG decoding): enough for the pixel budget."""
+    return int(max_pixels**0.5)
+
+
+def inputs(processor: Any, chats: list[str], pictures: list, max_pixels: int, device: torch.device) -> Any:
+    """The model's inputs for these chat prompts (padded on the left) and the pictures they mark, in
+    order, under the pixel budget; on `device`."""
+    extra = {"images": pictures, "images_kwargs": {"size": size_budget(max_pixels)}} if pictures else {}
+    return processor(text=chats, padding=True, return_tensors="pt", **extra).to(device)
+
+
 def by_size(items: Sequence[T], pixels: Callable[[T], int], batch_size: int) -> list[list[T]]:
     """`items` in batches of at most `batch_size`, neighbours in size together."""
     ordered = sorted(items, key=pixels)

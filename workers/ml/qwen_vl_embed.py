@@ -67,8 +67,7 @@ class QwenVLEmbedder(BaseModel):
 
     @property
     def image_size(self) -> int:
-        """The side pictures are decoded at (draft JPEG decoding): enough for the pixel budget."""
-        return int(self.max_pixels**0.5)
+        return qwen_vl.decode_side(self.max_pixels)
 
     def describe_source(self) -> str:
         return self.source
@@ -130,11 +129,8 @@ class QwenVLEmbedder(BaseModel):
 
     @torch.inference_mode()
     def _encode(self, pictures: list | None, texts: list[str], task: str) -> np.ndarray:
-        processor = self._processor
         chats = [self.prompt(text, picture=pictures is not None, task=task) for text in texts]
-        budget = {"size": qwen_vl.size_budget(self.max_pixels)}
-        extra = {"images": pictures, "images_kwargs": budget} if pictures else {}
-        inputs = processor(text=chats, padding=True, return_tensors="pt", **extra).to(self.device)
+        inputs = qwen_vl.inputs(self._processor, chats, pictures or [], self.max_pixels, self.device)
         hidden = self._model(**inputs, use_cache=False).last_hidden_state
         return l2_normalise(hidden[:, -1, : self.dim])
 

@@ -58,8 +58,7 @@ class QwenVLReranker(BaseModel):
 
     @property
     def image_size(self) -> int:
-        """The side pictures are decoded at (draft JPEG decoding): enough for the pixel budget."""
-        return int(self.max_pixels**0.5)
+        return qwen_vl.decode_side(self.max_pixels)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "reads_pictures": True, "max_pixels": self.max_pixels}
@@ -114,8 +113,6 @@ class QwenVLReranker(BaseModel):
 
     @torch.inference_mode()
     def _score(self, chats: list[str], pictures: list[Image.Image]) -> np.ndarray:
-        budget = {"size": qwen_vl.size_budget(self.max_pixels)}
-        extra = {"images": pictures, "images_kwargs": budget} if pictures else {}
-        inputs = self._processor(text=chats, padding=True, return_tensors="pt", **extra).to(self.device)
+        inputs = qwen_vl.inputs(self._processor, chats, pictures, self.max_pixels, self.device)
         logits = self._model(**inputs, use_cache=False, logits_to_keep=1).logits[:, -1, self._yes_no_ids]
         return torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()

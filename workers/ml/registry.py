@@ -16,6 +16,7 @@ all-MiniLM-L6-v2, or ``sentence-transformers:<hub id or path>``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -23,13 +24,12 @@ from typing import Any
 
 from workers.ml import hub
 from workers.ml.base import BaseModel
-from workers.ml.config import ENV_VARS, ModelConfig
+from workers.ml.config import ModelConfig
 from workers.ml.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
 KINDS = ("image", "text", "rerank", "multimodal")
-ENV_FIELDS = tuple(ENV_VARS)  # every ModelConfig field a person sets
 # A kind nobody configured: reported unavailable with this reason at the start (search leaves it out).
 NOT_CONFIGURED = "not configured"
 _ST_PREFIX = "sentence-transformers:"
@@ -102,10 +102,9 @@ def model_from_spec(kind: str, model_id: str, spec: dict[str, Any]) -> Any:
     with _lock:
         model = _previous.get(key)
     if model is None:
-        config = current_config()
         fields = {name: spec[name] for name in SPEC_FIELDS[kind] if name in spec}
         try:
-            previous = ModelConfig(**{**{name: getattr(config, name) for name in ENV_FIELDS}, **fields})
+            previous = dataclasses.replace(current_config(), **fields)
         except Exception as exc:
             raise ModelUnavailable(f"the previous {kind} model's settings do not build a model: {exc}") from exc
         model = _checked(lambda: _build(kind, previous, hub.is_offline() or previous.profile == "offline"))

@@ -105,9 +105,8 @@ class Captions(Analyser):
         chat = processor.apply_chat_template(qwen_vl.user_turn(self.prompt, picture=True), tokenize=False,
                                              add_generation_prompt=True)
         with self._run_lock, torch.inference_mode():
-            inputs = processor(text=[chat] * len(pictures), images=pictures, padding=True, return_tensors="pt",
-                               images_kwargs={"size": qwen_vl.size_budget(self.config.vl_max_pixels)})
-            inputs = inputs.to(self._device)
+            inputs = qwen_vl.inputs(processor, [chat] * len(pictures), pictures, self.config.vl_max_pixels,
+                                    self._device)
             made = self._model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
         written = processor.batch_decode(made[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
         return [_cleaned(text) for text in written]
