@@ -22,6 +22,9 @@ class Field:
     name: str
     label: str  # as explanations name it
     weight: int
+    # The field's words are a machine's singular nouns (ImageNet classes and their general terms,
+    # "person"): the keyword index holds their plurals too, since people ask for "mountains".
+    nouns: bool = False
 
 
 FIELDS = (
@@ -34,8 +37,8 @@ FIELDS = (
     Field("camera", "camera", 1),
     Field("pages", "document text", 1),
     Field("text_in_image", "text in the picture", 1),
-    Field("labels", "what it shows", 1),
-    Field("faces", "people", 1),
+    Field("labels", "what it shows", 1, nouns=True),
+    Field("faces", "people", 1, nouns=True),
     Field("colours", "colours", 1),
     Field("place", "place", 1),
     Field("dates", "date", 1),

@@ -13,6 +13,12 @@ Decisions, and why:
 - Chinese, Japanese and Korean runs become overlapping character bigrams (a lone character stays a
   unigram), as Lucene's CJK analyzer does: no dictionary needed and a query's bigrams are a subset
   of a matching document's.
+- The words of fields that hold a machine's singular nouns (labels, people: `Field.nouns`) are
+  indexed with their English plurals too (`plurals`), so "mountains" finds the label "mountain"
+  and "dogs" the label "dog". People's own words are not folded: measured on the Flickr8k
+  paraphrase dev file, folding every plural to its singular cost keyword search 0.009 recall@10
+  (a caption's "two dogs" tells its photo from those with "a dog"), and a query's singular still
+  finds a label's singular.
 - No stemming and no stop words in the index. Queries drop a small English stop list (see
   `query_terms`): those words sit in most documents, so they add almost nothing to BM25 while
   costing a posting list the size of the corpus on every query.
@@ -80,6 +86,43 @@ QUERY_STOP_WORDS = frozenset({
 })
 
 
+# Plurals no suffix rule makes (nor the "-f" -> "-ves" rule, which "roof" and "chief" break).
+IRREGULAR_PLURALS = {
+    "man": "men", "woman": "women", "person": "people", "child": "children", "foot": "feet", "tooth": "teeth",
+    "mouse": "mice", "goose": "geese", "ox": "oxen", "knife": "knives", "wife": "wives", "wolf": "wolves",
+    "leaf": "leaves", "loaf": "loaves", "half": "halves", "shelf": "shelves", "calf": "calves",
+    "thief": "thieves", "life": "lives", "scarf": "scarves", "hoof": "hooves",
+}
+_PLAIN_WORD = re.compile(r"^[a-z]{3,}$")
+_ES_AFTER = ("s", "x", "z", "ch", "sh")  # bus, box, waltz, church, dish: the plural adds "es"
+
+
+def plurals(word: str) -> tuple[str, ...]:
+    """An English noun's plural by the spelling rules ("puppy" -> "puppies", "church" -> "churches",
+    "monkey" -> "monkeys"), a short list of irregular ones, both spellings after "o" ("tomatoes",
+    "pianos"). Only plain lower-case words of three letters or more; none for other words."""
+    if word in IRREGULAR_PLURALS:
+        return (IRREGULAR_PLURALS[word],)
+    if not _PLAIN_WORD.match(word):
+        return ()
+    if word.endswith(_ES_AFTER):
+        return (word + "es",)
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return (word[:-1] + "ies",)
+    if word.endswith("o"):
+        return (word + "s", word + "es")
+    return (word + "s",)
+
+
+def field_analyze(name: str, text: str) -> list[str]:
+    """`analyze` of one field of the document: with each word's plurals after it where the field
+    holds nouns (`Field.nouns`)."""
+    tokens = analyze(text)
+    if not BY_NAME[name].nouns:
+        return tokens
+    return [form for token in tokens for form in (token, *plurals(token))]
+
+
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
@@ -117,17 +160,12 @@ def query_terms(query: str) -> list[str]:
     return kept or tokens
 
 
-def field_tokens(asset) -> dict[str, list[str]]:
-    """Each non-empty field's tokens (assets.documents)."""
-    return {name: analyze(text) for name, text in field_texts(asset).items()}
-
-
 def weighted_tokens(texts: dict[str, str]) -> list[str]:
     """Every token BM25 indexes for these field texts: each field's tokens as many times as the
     field's weight (BM25F: a word in the title counts three times one in the detected text)."""
     tokens: list[str] = []
     for name, text in texts.items():
-        tokens.extend(analyze(text) * BY_NAME[name].weight)
+        tokens.extend(field_analyze(name, text) * BY_NAME[name].weight)
     return tokens
 
 

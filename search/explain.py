@@ -6,7 +6,7 @@ from __future__ import annotations
 from assets.documents import ANALYSED, BY_NAME, FIELDS, field_texts
 from assets.models import Analysis, MediaType
 from assets.playback import clock
-from search.analyzer import analyze, query_terms
+from search.analyzer import analyze, field_analyze, query_terms
 from search.identifiers import field_keys
 
 
@@ -21,7 +21,7 @@ def matched_fields(asset, query: str, *, key: str | None = None) -> list[dict]:
         text = texts.get(spec.name)
         if not text:
             continue
-        held = sorted(terms & set(analyze(text)))
+        held = sorted(terms & set(field_analyze(spec.name, text)))
         if key and key in keys.get(spec.name, ()):
             held = [query.strip()]  # the identifier, whole: not its parts
         if held:
@@ -73,7 +73,8 @@ def add_moments(hits) -> None:
         if entry is None or not isinstance(frames, list):
             continue
         terms = {term.lower() for term in entry["terms"]}
-        holding = [f for f in frames if isinstance(f, dict) and terms & set(analyze(str(f.get("text", ""))))]
+        holding = [f for f in frames
+                   if isinstance(f, dict) and terms & set(field_analyze(analyser, str(f.get("text", ""))))]
         moments = [f["seconds"] for f in holding if isinstance(f.get("seconds"), int | float)][:MAX_MOMENTS]
         pages = [f["page"] for f in holding if isinstance(f.get("page"), int)][:MAX_PAGES_NAMED]
         if moments:

@@ -330,14 +330,15 @@ class Finding:
     seconds: float = 0.0
 
 
-def _store_findings(findings: list[Finding]) -> None:
-    """The machine's results; a person's correction (``corrected_text``) stays as it was."""
-    for finding in findings:
-        Analysis.objects.update_or_create(
-            asset_id=finding.asset_id, analyser=finding.analyser,
-            defaults={"model_id": finding.model_id, "text": finding.text[:100_000], "data": finding.data,
-                      "error": finding.error[:1000], "seconds": round(finding.seconds, 4)},
-        )
+def _store_findings(findings: list[Finding]) -> dict[tuple[int, str], str]:
+    """The machine's results in one upsert (the last of a repeated asset and analyser wins); a
+    person's correction (``corrected_text``) stays as it was. Returns the text stored for each."""
+    latest = {(f.asset_id, f.analyser): f for f in findings}
+    rows = [Analysis(asset_id=f.asset_id, analyser=f.analyser, model_id=f.model_id, text=f.text[:100_000],
+                     data=f.data, error=f.error[:1000], seconds=round(f.seconds, 4)) for f in latest.values()]
+    Analysis.objects.bulk_create(rows, update_conflicts=True, unique_fields=["asset", "analyser"],
+                                 update_fields=["model_id", "text", "data", "error", "seconds", "updated_at"])
+    return {key: row.text for key, row in zip(latest, rows, strict=True)}
 
 
 def finish_analysis(claim: Claim, findings: list[Finding], skipped: dict[str, str] | None = None) -> list[int]:
@@ -349,14 +350,11 @@ def finish_analysis(claim: Claim, findings: list[Finding], skipped: dict[str, st
         if not held:
             return []
         mine = [f for f in findings if f.asset_id in held]
-        before = {
-            (a.asset_id, a.analyser): a.searchable_text
-            for a in Analysis.objects.select_for_update().filter(asset_id__in=held)
-        }
-        _store_findings(mine)
-        after = {
-            (a.asset_id, a.analyser): a.searchable_text for a in Analysis.objects.filter(asset_id__in=held)
-        }
+        stored = list(Analysis.objects.select_for_update().filter(asset_id__in=held)
+                      .only("asset_id", "analyser", "text", "corrected_text"))
+        before = {(a.asset_id, a.analyser): a.searchable_text for a in stored}
+        corrected = {(a.asset_id, a.analyser): a.corrected_text for a in stored if a.corrected_text is not None}
+        after = before | {key: corrected.get(key, text) for key, text in _store_findings(mine).items()}
         changed = sorted({pk for (pk, name), text in after.items() if before.get((pk, name)) != text})
         Asset.objects.filter(pk__in=held).update(**_release_claim(ANALYSIS, AnalysisStatus.READY))
         if changed:

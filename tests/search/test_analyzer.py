@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assets.models import Asset
-from search.analyzer import MAX_TOKEN_CHARS, analyze, document_tokens, query_terms
+from search.analyzer import MAX_TOKEN_CHARS, analyze, document_tokens, field_analyze, plurals, query_terms
 
 
 def test_nfkc_turns_full_width_letters_and_digits_into_plain_ones():
@@ -28,6 +28,25 @@ def test_a_counter_glued_to_its_prefix_also_yields_the_parts():
     assert analyze("5195img") == ["5195img", "5195", "img"]
     # Two digits are not a counter, and a hex hash with many letter/digit switches stays whole.
     assert analyze("v12 693b08cb0e") == ["v12", "693b08cb0e"]
+
+
+def test_english_plurals_by_spelling_rules_and_the_irregular_ones():
+    words = ("mountain", "church", "dish", "box", "bus", "glass", "puppy", "monkey", "person", "leaf", "roof")
+    assert [plurals(w) for w in words] == [
+        ("mountains",), ("churches",), ("dishes",), ("boxes",), ("buses",), ("glasses",), ("puppies",),
+        ("monkeys",), ("people",), ("leaves",), ("roofs",)]
+    assert plurals("tomato") == ("tomatos", "tomatoes")  # "pianos" and "potatoes": both spellings
+    # Not plain words: identifiers, short words, other scripts.
+    assert plurals("5195") == plurals("a7") == plurals("москва") == ()
+
+
+def test_only_fields_of_a_machines_nouns_hold_plurals():
+    assert field_analyze("labels", "golden retriever\ndog") == [
+        "golden", "goldens", "retriever", "retrievers", "dog", "dogs"]
+    assert field_analyze("faces", "person") == ["person", "people"]
+    # People's own words stay as typed: "two dogs" and "a dog" are different photos.
+    assert field_analyze("title", "dog") == field_analyze("description", "dog") == ["dog"]
+    assert field_analyze("text_in_image", "EXIT") == ["exit"]
 
 
 def test_chinese_text_becomes_overlapping_bigrams():

@@ -161,3 +161,22 @@ def test_a_flushed_statistics_row_heals_on_the_next_write(alice):
     make_asset(alice, original_filename="after_flush.jpg")
     assert stored_index()["stats"] == (1, 6)  # "after", "flush", "jpg", the file name counting twice
     assert_index_consistent()
+
+
+def test_the_plurals_migration_rewrites_documents_indexed_without_them(assets):
+    """search/0008: an index written before labels held their plurals is brought up to date."""
+    import importlib
+    from types import SimpleNamespace
+
+    Asset.objects.filter(pk=assets[0].pk).update(status=Status.READY)
+    claim = pipeline.claim_analysis(10, [assets[0].pk])
+    pipeline.finish_analysis(claim, [pipeline.Finding(assets[0].pk, "labels", "labels-v1", text="mountain")])
+    assert len(bm25_scores("mountains", visible=None, limit=5)) == 1
+    # As an older release wrote it: no plural, another token hash.
+    _sql("DELETE FROM search_posting WHERE term = 'mountains'")
+    _sql("UPDATE search_document SET token_hash = 'before-plurals' WHERE asset_id = %s", [assets[0].pk])
+    assert bm25_scores("mountains", visible=None, limit=5) == []
+    migration = importlib.import_module("search.migrations.0008_label_plurals")
+    migration.add_plurals(None, SimpleNamespace(connection=connection))
+    assert [asset_id for asset_id, _ in bm25_scores("mountains", visible=None, limit=5)] == [assets[0].pk]
+    assert_index_consistent()

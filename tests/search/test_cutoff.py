@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from assets.models import Asset, Embedding
+from assets.actions import pipeline
+from assets.models import Asset, Embedding, Status
 from search.bm25 import coverage_for_ids
 from search.service import Encoder, SearchRequest, search
 from tests.search.conftest import make_asset
@@ -134,3 +135,16 @@ def test_results_sort_by_date_taken_with_undated_ones_last(alice):
     assert order("newest") == [new.pk, old.pk, undated.pk]
     assert order("oldest") == [old.pk, new.pk, undated.pk]
     assert order("relevance")[0] == undated.pk
+
+
+def test_a_plural_finds_the_labels_singular_as_a_strong_match_and_says_where(alice):
+    labelled = make_asset(alice, original_filename="DSCN0010.jpg", status=Status.READY)
+    other = make_asset(alice, original_filename="DSCN0011.jpg", status=Status.READY)
+    claim = pipeline.claim_analysis(10, [labelled.pk, other.pk])
+    pipeline.finish_analysis(claim, [pipeline.Finding(labelled.pk, "labels", "labels-v1", text="alp\nmountain"),
+                                     pipeline.Finding(other.pk, "labels", "labels-v1", text="seashore\nbeach")])
+    for query in ("mountains", "mountain"):
+        response = search(Asset.objects.visible_to(alice), SearchRequest(query=query, mode="keyword"), user=alice)
+        assert [hit.asset.pk for hit in response.hits] == [labelled.pk]
+        assert (response.strong, response.weak) == (1, 0)
+        assert response.hits[0].explanation["matched"] == [{"field": "what it shows", "terms": [query]}]
