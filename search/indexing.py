@@ -136,8 +136,10 @@ def _insert(cursor, documents: dict[int, _Entry]) -> None:
         cursor.execute(_INSERT_GRAMS_SQL, [gram_ids, grams])
 
 
-def reindex_all(batch_size: int = BATCH_SIZE) -> int:
-    """Re-analyse every asset (after an analyzer change, or to backfill). Returns the count.
+def reindex_all(batch_size: int = BATCH_SIZE, *, rewrite: bool = True) -> int:
+    """Re-analyse every asset (after an analyzer change, or to backfill). Returns the count of
+    documents written. Without `rewrite`, a document whose token hash and scope still match is
+    left alone (a migration that changed what some documents hold).
 
     One transaction per batch (by id), so the index lock is released between batches and
     uploads can interleave with a backfill. Ends with ANALYZE: the query plans rely on the
@@ -148,9 +150,10 @@ def reindex_all(batch_size: int = BATCH_SIZE) -> int:
         ids = list(Asset.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not ids:
             break
-        with connection.cursor() as cursor:
-            # A rebuild rewrites every document, matching hash or not (the analyzer may have changed).
-            cursor.execute("DELETE FROM search_document WHERE asset_id = ANY(%s)", [ids])
+        if rewrite:
+            with connection.cursor() as cursor:
+                # A rebuild rewrites every document, matching hash or not (the analyzer may have changed).
+                cursor.execute("DELETE FROM search_document WHERE asset_id = ANY(%s)", [ids])
         done += index_assets(ids)
         last = ids[-1]
     with connection.cursor() as cursor:

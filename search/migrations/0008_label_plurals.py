@@ -8,26 +8,15 @@ A fresh database has no documents and skips the loop (it never imports today's m
 
 from django.db import migrations
 
-BATCH = 1000
-
 
 def add_plurals(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM search_document)")
         if not cursor.fetchone()[0]:
             return
-    from search.indexing import index_assets
+    from search.indexing import reindex_all
 
-    last = 0
-    while True:
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("SELECT asset_id FROM search_document WHERE asset_id > %s ORDER BY asset_id LIMIT %s",
-                           [last, BATCH])
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return
-        index_assets(ids)
-        last = ids[-1]
+    reindex_all(rewrite=False)
 
 
 class Migration(migrations.Migration):
