@@ -20,6 +20,8 @@ import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediavault.settings")
 
+log = logging.getLogger(__name__)
+
 
 def _banner(text: str) -> None:
     print(f"\n  {text}\n", flush=True)
@@ -50,6 +52,31 @@ def bulk_worker_shape() -> tuple[int, int]:
     sharing this machine's cores."""
     concurrency = max(1, int(os.environ.get("WORKER_CONCURRENCY", "2")))
     return concurrency, max(1, len(os.sched_getaffinity(0)) // concurrency)
+
+
+# How long the banner waits for the realtime worker to warm its models (11 s on a fresh install
+# here, most of it a one-off ONNX export). Searches sent before it serves wait out their timeout
+# and come back degraded, so "running" is not said until it serves; a worker that never does
+# is reported rather than waited on forever.
+REALTIME_READY_WAIT_S = 180.0
+
+
+def _wait_until_serving(child, timeout_s: float = REALTIME_READY_WAIT_S) -> str | None:
+    """None once `child` beats (the realtime worker beats only after its models are warm and its
+    lanes serve), else why not: it exited, or `timeout_s` passed."""
+    from workers import heartbeat
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not child.running:
+            return f"the {child.name} worker exited with {child.process.returncode}"
+        try:
+            if any(beat["pid"] == child.process.pid for beat in heartbeat.alive().values()):
+                return None
+        except Exception as exc:  # the broker is still starting: ask again
+            log.debug("heartbeats unreadable: %s", exc)
+        time.sleep(0.25)
+    return f"the {child.name} worker did not start serving within {timeout_s:.0f}s"
 
 
 def _children(settings):
@@ -132,6 +159,9 @@ def main() -> int:
         connections.close_all()  # the children have their own; this process only supervises now
         for child in rest:
             child.start()
+        realtime = next(child for child in rest if child.name == "realtime")
+        if (problem := _wait_until_serving(realtime)) is not None:
+            print(f"Warning: {problem}; searches run without semantic signals until it serves.", flush=True)
         port = os.environ.get("PORT", "8000")
         _banner(
             f"MediaVault is running on http://127.0.0.1:{port}/  (ready in {time.monotonic() - started:.1f}s; "

@@ -129,3 +129,24 @@ def test_what_a_search_waits_on_runs_first_and_bulk_work_last(monkeypatch):
     probe = Child("probe", [sys.executable, "-c", "import os; print(os.nice(0))"], nice=nice["web"])
     output = subprocess.run(probe.command, preexec_fn=probe._in_child, capture_output=True, text=True, check=True)
     assert int(output.stdout) == os.nice(0) + nice["web"]
+
+
+def test_the_banner_waits_for_the_realtime_worker_to_serve(realtime_process):
+    """`make run` says "running" only once searches get their semantic signals: a child counts as
+    serving when a heartbeat carries its pid, which the realtime worker writes after warming."""
+    from mediavault import runner
+
+    serving = Child("realtime", realtime_process.command, process=realtime_process.process)
+    assert runner._wait_until_serving(serving, timeout_s=10) is None
+
+    silent = Child("realtime", _sleeper(60))
+    silent.start()
+    try:
+        started = time.monotonic()
+        assert runner._wait_until_serving(silent, timeout_s=1) == (
+            "the realtime worker did not start serving within 1s")
+        assert time.monotonic() - started < 5
+    finally:
+        silent.process.kill()
+        silent.process.wait()
+    assert runner._wait_until_serving(silent, timeout_s=10) == "the realtime worker exited with -9"
