@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import django
 
@@ -61,13 +62,15 @@ def bulk_worker_shape() -> tuple[int, int]:
 REALTIME_READY_WAIT_S = 180.0
 
 
-def _wait_until_serving(child, timeout_s: float = REALTIME_READY_WAIT_S) -> str | None:
+def _wait_until_serving(child, timeout_s: float = REALTIME_READY_WAIT_S,
+                        stopping: Callable[[], bool] = lambda: False) -> str | None:
     """None once `child` beats (the realtime worker beats only after its models are warm and its
-    lanes serve), else why not: it exited, or `timeout_s` passed."""
+    lanes serve) or `stopping()` says the wait no longer matters, else why not: it exited, or
+    `timeout_s` passed."""
     from workers import heartbeat
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping():
         if not child.running:
             return f"the {child.name} worker exited with {child.process.returncode}"
         try:
@@ -76,7 +79,7 @@ def _wait_until_serving(child, timeout_s: float = REALTIME_READY_WAIT_S) -> str 
         except Exception as exc:  # the broker is still starting: ask again
             log.debug("heartbeats unreadable: %s", exc)
         time.sleep(0.25)
-    return f"the {child.name} worker did not start serving within {timeout_s:.0f}s"
+    return None if stopping() else f"the {child.name} worker did not start serving within {timeout_s:.0f}s"
 
 
 def _children(settings):
@@ -160,14 +163,16 @@ def main() -> int:
         for child in rest:
             child.start()
         realtime = next(child for child in rest if child.name == "realtime")
-        if (problem := _wait_until_serving(realtime)) is not None:
+        problem = _wait_until_serving(realtime, stopping=lambda: supervisor.stopping)
+        if problem is not None:
             print(f"Warning: {problem}; searches run without semantic signals until it serves.", flush=True)
         port = os.environ.get("PORT", "8000")
-        _banner(
-            f"MediaVault is running on http://127.0.0.1:{port}/  (ready in {time.monotonic() - started:.1f}s; "
-            f"database: {'embedded' if settings.DATABASE_EMBEDDED else 'external'}, "
-            f"broker: {'embedded' if settings.BROKER_EMBEDDED else 'external'}).  Ctrl-C stops everything."
-        )
+        if not supervisor.stopping:  # a stop asked for while waiting: nothing to announce
+            _banner(
+                f"MediaVault is running on http://127.0.0.1:{port}/  (ready in {time.monotonic() - started:.1f}s; "
+                f"database: {'embedded' if settings.DATABASE_EMBEDDED else 'external'}, "
+                f"broker: {'embedded' if settings.BROKER_EMBEDDED else 'external'}).  Ctrl-C stops everything."
+            )
         supervisor.run()
     finally:
         supervisor.stop()

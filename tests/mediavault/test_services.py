@@ -150,3 +150,17 @@ def test_the_banner_waits_for_the_realtime_worker_to_serve(realtime_process):
         silent.process.kill()
         silent.process.wait()
     assert runner._wait_until_serving(silent, timeout_s=10) == "the realtime worker exited with -9"
+
+
+def test_a_stop_asked_for_while_waiting_ends_the_wait():
+    from mediavault import runner
+
+    silent = Child("realtime", _sleeper(60))
+    silent.start()
+    try:
+        started = time.monotonic()
+        assert runner._wait_until_serving(silent, timeout_s=60, stopping=lambda: True) is None
+        assert time.monotonic() - started < 5
+    finally:
+        silent.process.kill()
+        silent.process.wait()
