@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,7 +92,27 @@ class Claim:
         return [asset.pk for asset in self.assets]
 
 
+# A claim skips rows that another transaction has locked, so that workers of one stage never queue
+# behind each other. But the lock may be another stage's: an upload's analyse and embed messages
+# arrive together and both claim its row; or an edit's. Such a row is still waiting once the lock
+# goes, and its message has been spent, so it would wait for the sweeper (REQUEUE_AFTER_S). A claim
+# that got nothing while rows it wants still wait tries again for a short while: those locks last
+# milliseconds (a claim) or one finishing write.
+CLAIM_RETRY_S = 2.0
+CLAIM_RETRY_STEP_S = 0.02
+
+
 def _claim(stage: Stage, queryset, limit: int) -> Claim | None:
+    deadline = time.monotonic() + CLAIM_RETRY_S
+    while True:
+        claim = _claim_unlocked(stage, queryset, limit)
+        if claim is not None or time.monotonic() >= deadline or not queryset.exists():
+            return claim
+        time.sleep(CLAIM_RETRY_STEP_S)
+
+
+def _claim_unlocked(stage: Stage, queryset, limit: int) -> Claim | None:
+    """A claim on up to `limit` of the rows nobody holds locked; None when there are none."""
     with transaction.atomic():
         # skip_locked: rows another worker is claiming are skipped, never shared or waited for. The
         # blob and the findings come along: decoding threads and document_text() read them without a

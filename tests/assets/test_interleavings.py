@@ -6,11 +6,13 @@ the other is shown to wait for its lock, then both finish in that order.
 - an edit while an asset's vectors are being stored: the edit's re-embed is never lost;
 - an edit while ingest finishes: both survive, and the keyword index has both;
 - bulk tags are found by keyword search at once;
+- one stage's claim (or an edit) holding an asset's row does not make another stage's claim miss it.
 """
 
 from __future__ import annotations
 
 import io
+import time
 import uuid
 
 import pytest
@@ -19,7 +21,7 @@ from django.db import connection
 
 from assets import actions, keyword_index
 from assets.actions import audit, blobs, bulk, pipeline
-from assets.models import Asset, Blob, Embedding, EmbeddingStatus, Status, Visibility
+from assets.models import AnalysisStatus, Asset, Blob, Embedding, EmbeddingStatus, Status, Visibility
 from search.bm25 import bm25_scores
 from tests.assets.conftest import unique_jpeg
 from tests.interleave import Gate, Session, wait_blocked
@@ -237,6 +239,67 @@ def test_a_reprocess_during_ingest_discards_the_late_result(alice, sessions, no_
     row = Asset.objects.get(pk=asset.pk)
     assert (row.status, row.ingest_claim, row.camera_make) == (Status.PENDING, None, "")
     assert not row.renditions.exists()
+
+
+# --- Claims of two stages on one row ---------------------------------------------------------------
+
+
+def test_an_analysis_claim_meeting_the_embed_claim_on_the_same_row_still_gets_it(
+    alice, sessions, monkeypatch, no_broker_messages
+):
+    # An upload's analyse and embed messages arrive together; the claim that finds the row locked
+    # used to skip it and come back empty, leaving the photo unanalysed until the sweeper.
+    asset = _ready_asset(alice)
+    embedder, analyser = sessions(), sessions()
+    gate = Gate(embedder)  # the embed claim stops inside its transaction, the row locked
+    monkeypatch.setattr(pipeline, "lease_deadline", gate.wrap(pipeline.lease_deadline))
+    embedding = embedder.start(lambda: pipeline.claim_embedding(10, [asset.pk]))
+    gate.wait_reached()
+    analysing = analyser.start(lambda: pipeline.claim_analysis(10, [asset.pk]))
+    time.sleep(0.3)
+    assert not analysing.done(), "the analysis claim gave up on a row another stage held"
+    gate.open()
+
+    assert embedding.result(timeout=20).ids == [asset.pk]
+    assert analysing.result(timeout=20).ids == [asset.pk]
+    row = Asset.objects.get(pk=asset.pk)
+    assert (row.embedding_status, row.analysis_status) == (EmbeddingStatus.EMBEDDING, AnalysisStatus.ANALYSING)
+
+
+def test_an_ingest_claim_waits_out_an_edit_holding_the_row(alice, sessions, monkeypatch, no_broker_messages):
+    asset = _upload(alice, unique_jpeg(), "harbour.jpg")
+    editor, worker = sessions(), sessions()
+    gate = Gate(editor)  # the edit has written the row and not committed yet
+    monkeypatch.setattr(audit, "record", gate.wrap(audit.record))
+    editing = editor.start(lambda: actions.update_asset(alice, asset.pk, {"title": "Harbour lights"}))
+    gate.wait_reached()
+    claiming = worker.start(lambda: pipeline.claim_ingest(asset.pk))
+    time.sleep(0.3)
+    gate.open()
+    editing.result(timeout=20)
+
+    assert claiming.result(timeout=20).ids == [asset.pk]
+    assert Asset.objects.get(pk=asset.pk).title == "Harbour lights"
+
+
+def test_a_claim_whose_rows_the_same_stage_takes_ends_at_once_empty(
+    alice, sessions, monkeypatch, no_broker_messages
+):
+    asset = _ready_asset(alice)
+    first, second = sessions(), sessions()
+    gate = Gate(first)
+    monkeypatch.setattr(pipeline, "lease_deadline", gate.wrap(pipeline.lease_deadline))
+    taking = first.start(lambda: pipeline.claim_analysis(10, [asset.pk]))
+    gate.wait_reached()
+    missing = second.start(lambda: pipeline.claim_analysis(10, [asset.pk]))
+    time.sleep(0.1)
+    opened = time.monotonic()
+    gate.open()
+
+    assert taking.result(timeout=20).ids == [asset.pk]
+    assert missing.result(timeout=20) is None  # never both
+    # Once the row is claimed nothing waits for it, so the second claim stops without waiting out its retries.
+    assert time.monotonic() - opened < pipeline.CLAIM_RETRY_S / 2
 
 
 # --- Bulk tags and keyword search ------------------------------------------------------------------
