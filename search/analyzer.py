@@ -74,7 +74,7 @@ def _mark_ranges() -> str:
 
 _CJK = f"[{_CJK_RANGES}]"
 _WORD_START = rf"(?:(?!{_CJK})[^\W_])"  # a letter or digit that is not CJK
-_TOKEN_RE = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>{_WORD_START}(?:{_WORD_START}|[{_mark_ranges()}])*)")
+TOKEN_RE = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>{_WORD_START}(?:{_WORD_START}|[{_mark_ranges()}])*)")
 # Letters then >= 3 digits, or >= 3 digits then letters: a file-name counter glued to its prefix.
 _IDENTIFIER_RE = re.compile(r"^(?:([^\W\d_]+)(\d{3,})|(\d{3,})([^\W\d_]+))$")
 
@@ -138,7 +138,7 @@ def analyze(text: str) -> list[str]:
     if not text:
         return []
     tokens: list[str] = []
-    for match in _TOKEN_RE.finditer(normalize(text)):
+    for match in TOKEN_RE.finditer(normalize(text)):
         cjk = match.group("cjk")
         if cjk:
             tokens.extend(_bigrams(cjk))

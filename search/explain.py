@@ -10,9 +10,10 @@ from search.analyzer import analyze, field_analyze, query_terms
 from search.identifiers import field_keys
 
 
-def matched_fields(asset, query: str, *, key: str | None = None) -> list[dict]:
+def matched_fields(asset, query: str, *, key: str | None = None, joined: str | None = None) -> list[dict]:
     """[{"field": label, "terms": [...]}] in the document's field order: the query's words each
-    field holds, and the whole identifier (`key`) where a field holds it."""
+    field holds, the whole identifier (`key`) and the query's words run together (`joined`) where
+    a field holds them."""
     terms = set(query_terms(query)) if query.strip() else set()
     texts = field_texts(asset)
     keys = field_keys(texts) if key else {}
@@ -21,7 +22,10 @@ def matched_fields(asset, query: str, *, key: str | None = None) -> list[dict]:
         text = texts.get(spec.name)
         if not text:
             continue
-        held = sorted(terms & set(field_analyze(spec.name, text)))
+        tokens = set(field_analyze(spec.name, text))
+        held = sorted(terms & tokens)
+        if joined and joined in tokens:
+            held.append(joined)
         if key and key in keys.get(spec.name, ()):
             held = [query.strip()]  # the identifier, whole: not its parts
         if held:

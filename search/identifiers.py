@@ -86,11 +86,16 @@ _MATCHES = "SELECT asset_id FROM search_identifier WHERE key = %s ORDER BY asset
 
 def exact_matches(key: str, *, visible: QuerySet | None, limit: int) -> list[tuple[int, float]]:
     """(asset id, 1.0) of the visible documents holding identifier `key`, by id."""
+    return visible_matches(_MATCHES, key, visible=visible, limit=limit)
+
+
+def visible_matches(sql: str, value: str, *, visible: QuerySet | None, limit: int) -> list[tuple[int, float]]:
+    """(asset id, 1.0) of the visible ids a lookup statement (`value` and a limit) returns, by id."""
     if limit <= 0:
         return []
     with connection.cursor() as cursor:
         # Read past the page: some of the first ids may be invisible to the caller.
-        cursor.execute(_MATCHES, [key, max(limit * 4, 1000)])
+        cursor.execute(sql, [value, max(limit * 4, 1000)])
         ids = [row[0] for row in cursor.fetchall()]
     if visible is not None and ids:
         allowed = set(visible.filter(pk__in=ids).values_list("pk", flat=True))

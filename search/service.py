@@ -5,7 +5,9 @@ A text query's ranking, in order of precedence:
 1. the query as one whole identifier, matched exactly (search.identifiers): first, however the
    analyzer splits it; then file names that start with it, then those that contain it
    (search.names). When the whole identifier matched, its parts are not scored as words.
-2. strong matches (search.cutoff), by fused score (or reranked, or by date taken);
+2. strong matches (search.cutoff), by fused score (or reranked, or by date taken); a query of a
+   few words is also matched as the one word they make run together (search.joined_words), a
+   literal match;
 3. weak matches, only when asked for ("show weaker matches").
 
 A signal that cannot run (worker timeout, model unavailable) is named in `degraded` and the
@@ -23,7 +25,7 @@ from django.db.models import QuerySet
 
 from assets.models import NOT_CONFIGURED, ActiveModel, Asset, Embedding
 from assets.representation import represented
-from search import concurrency, cutoff, fusion, identifiers, names
+from search import concurrency, cutoff, fusion, identifiers, joined_words, names
 from search import query as query_language
 from search.bm25 import bm25_scores, coverage_for_ids
 from search.explain import add_moments, matched_fields
@@ -41,8 +43,8 @@ KEYWORD, TEXT, CLIP, IMAGE = "keyword", "semantic_text", "semantic_image", "imag
 MULTIMODAL, MULTIMODAL_IMAGE = "semantic_multimodal", "image_multimodal"
 # Literal signals: every result they return matches the query literally. They order results in
 # tiers ahead of the fused ones instead of being fused.
-IDENTIFIER, FILENAME, FILTERS = "identifier", "filename", "filters"
-LITERAL = (IDENTIFIER, FILENAME, FILTERS)
+IDENTIFIER, FILENAME, FILTERS, JOINED = "identifier", "filename", "filters", "joined_words"
+LITERAL = (IDENTIFIER, FILENAME, FILTERS, JOINED)
 # (vector kind, signal) compared for "similar"
 SIMILAR_SIGNALS = (("image", IMAGE), ("text", TEXT), ("multimodal", MULTIMODAL_IMAGE))
 OPTIONAL_KINDS = ("multimodal",)  # kinds search asks for only when the workers report them served
@@ -166,6 +168,9 @@ def _literal(text: str, parsed, visible: QuerySet, depth: int, signals: _Signals
         return None
     key = identifiers.query_key(text)
     if key is None:
+        joined = joined_words.joined_term(text)
+        if joined is not None:
+            signals.run(JOINED, lambda: joined_words.holders(joined, visible=visible, limit=depth))
         return None
     signals.run(IDENTIFIER, lambda: identifiers.exact_matches(key, visible=visible, limit=depth))
     fragment = names.fragment_of(text)
@@ -396,6 +401,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
                                         reads_pictures)
     page = window[request.offset : request.offset + request.limit]
     key = identifiers.query_key(text) if IDENTIFIER in lists else None
+    joined = joined_words.joined_term(text) if JOINED in lists else None
     hits = [
         SearchHit(
             asset=assets[c.asset_id],
@@ -404,7 +410,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
                 "fused": round(c.fused, 6),
                 "rerank": round(rerank_scores[c.asset_id], 6) if c.asset_id in rerank_scores else None,
                 "strength": "strong" if c.asset_id in judgement.strong else "weak",
-                "matched": matched_fields(assets[c.asset_id], text, key=key),
+                "matched": matched_fields(assets[c.asset_id], text, key=key, joined=joined),
             },
         )
         for c in page
