@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import QuerySet
 
 from assets.models import NOT_CONFIGURED, ActiveModel, Asset, Embedding
@@ -252,12 +253,25 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
     elif encodings:
         # Several: requested at once, so they share one timeout; each statement on its own thread.
         with ThreadPoolExecutor(max_workers=len(encodings)) as pool:
-            futures = {pool.submit(encode): (name, kind) for name, kind, encode in encodings}
+            futures = {pool.submit(_closing(encode)): (name, kind) for name, kind, encode in encodings}
             for future in as_completed(futures):
                 name, kind = futures[future]
                 statements.submit(lambda name=name, kind=kind, result=future.result: vector_arrived(name, kind, result))
     statements.wait()
     return signals
+
+
+def _closing(encode):
+    """`encode` for a thread that ends after it: an encoder that reads the database (search_eval's,
+    which answers in this process) leaves no connection behind in a thread that is gone; one
+    would stay open until garbage collection, and keep its database from being dropped."""
+    def run():
+        try:
+            return encode()
+        finally:
+            connections.close_all()
+
+    return run
 
 
 def _rerank(text: str, request: SearchRequest, ordered: list[fusion.Candidate], assets: dict[int, Asset], encoder,

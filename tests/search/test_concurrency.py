@@ -113,3 +113,39 @@ def test_searches_waiting_on_inference_hold_no_database_thread(alice, settings):
             released.set()
         for future in stalled:
             assert set(future.result(timeout=30).degraded) == {"semantic_text", "semantic_image"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_query_encodings_on_threads_of_their_own_leave_no_database_connection_behind(alice):
+    # search_eval's encoder answers in the process and reads the database on the encoding thread;
+    # a connection left on a finished thread stays open until garbage collection and kept the
+    # evaluation's database from being dropped.
+    import gc
+
+    from django.db import connection
+
+    from assets.models import ActiveModel, Asset
+    from search.service import Encoder, SearchRequest, search
+    from workers.client import QueryVector
+
+    class ReadingEncoder(Encoder):
+        def text(self, query, kind):
+            ActiveModel.objects.count()
+            return QueryVector(f"test:{kind}", [1.0, 0.0, 0.0])
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND pid <> pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    before = sessions()
+    gc.disable()  # nothing may be closed by the collector meanwhile
+    try:
+        for _ in range(3):
+            search(Asset.objects.visible_to(alice), SearchRequest(query="harbour", mode="semantic"),
+                   ReadingEncoder(), user=alice)
+        concurrency.close_connections()  # the statement threads' own (they live on)
+        assert sessions() <= before
+    finally:
+        gc.enable()
