@@ -72,3 +72,12 @@ def test_a_joined_match_is_never_an_asset_the_caller_may_not_see(alice, charlie)
 
     assert _search(charlie, "Pedro Lenz", mode="keyword", weak=True).hits == []
     assert [hit.asset.pk for hit in _search(alice, "Pedro Lenz", mode="keyword").hits] == [private.pk]
+
+
+def test_the_portal_names_the_joined_match_in_its_explanation(alice, client_for):
+    poster = make_asset(alice, original_filename="poster.jpg", status=Status.READY)
+    _with_text(poster, "PEDROLENZ")
+
+    html = client_for(alice).get("/search/", {"q": "Pedro Lenz", "mode": "keyword"}).content.decode()
+    assert '<th scope="row">Words run together</th>' in html
+    assert "text in the picture" in html and "pedrolenz" in html
