@@ -431,9 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     title = common.heading(SCRIPT, common.machine_info("cpu"))
     body = render(args, results, facts)
-    print(f"\n{title}\n\n{body}")
-    if not args.no_append:
-        progress(f"appended to {common.append_section(title, body)}")
+    common.publish(title, body, append=not args.no_append)
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,13 @@ def append_section(title: str, body: str, path: Path = RESULTS) -> Path:
     with path.open("a") as handle:
         handle.write(f"\n{title}\n\n{body.rstrip()}\n")
     return path
+
+
+def publish(title: str, body: str, append: bool) -> None:
+    """Print a section and, unless the run was only a look (``--no-append``), add it to the results."""
+    print(f"\n{title}\n\n{body}")
+    if append:
+        print(f"appended to {append_section(title, body)}", file=sys.stderr)
 
 
 def synchronize(device: str) -> None:

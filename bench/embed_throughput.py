@@ -541,9 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     results = measure_in_sandbox(args, synthetic, real)
     title = common.heading(SCRIPT, common.machine_info(results.facts["device"]))
     body = render(args, results, describe_run(args, synthetic, real, skipped, load_before))
-    print(f"\n{title}\n\n{body}")
-    if not args.no_append:
-        progress(f"appended to {common.append_section(title, body)}")
+    common.publish(title, body, append=not args.no_append)
     return 0
 
 

@@ -152,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         common.markdown_table(["step", "best", "x media length", "notes"], rows),
     ])
-    print(f"\n{title}\n\n{body}")
-    if not args.no_append:
-        common.append_section(title, body)
+    common.publish(title, body, append=not args.no_append)
     return 0
 
 
