@@ -25,11 +25,13 @@ def fake_blob(store: str = BlobStore.ORIGINAL, sha256: str | None = None, mime_t
     return blob
 
 
-def asset_row(owner, **fields) -> Asset:
-    """An Asset row (indexed for keyword search) with a fake blob and a unique hash."""
+def asset_row(owner, *, index: bool = True, **fields) -> Asset:
+    """An Asset row (indexed for keyword search) with a fake blob and a unique hash. A test that
+    builds thousands passes ``index=False`` and indexes them in one ``keyword_index.reindex`` call."""
     sha256 = fields.pop("sha256", None) or hashlib.sha256(f"asset-{next(_counter)}".encode()).hexdigest()
     fields.setdefault("mime_type", "image/jpeg")
     fields.setdefault("byte_size", 1)
     asset = Asset.objects.create(owner=owner, blob=fake_blob(sha256=sha256), sha256=sha256, **fields)
-    keyword_index.reindex([asset.pk])
+    if index:
+        keyword_index.reindex([asset.pk])
     return asset
