@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     args = parse_args(argv)
     rows = pictures()
-    table = [evaluate(setting, rows, args.repeats) for setting in args.settings.split(",")]
+    table = [evaluate(setting, rows, args.repeats) for setting in dict.fromkeys(args.settings.split(","))]
     body = "\n".join([
         f"- command: `bench/faces_eval.py --settings {args.settings} --repeats {args.repeats}`",
         f"- {len(rows)} pictures, as the worker reads them (at most 1024 px); one torch thread; "
