@@ -39,9 +39,9 @@ MIN_PROBABILITY = 0.85
 # MTCNN's smallest face in pixels (and so its smallest picture), and its three stages' thresholds.
 # The library's defaults are 20 px and (0.6, 0.7, 0.7). bench/faces_eval.py, on the exif samples'
 # hand-checked faces (72 pictures, 19 faces): 24 px with 0.7 for the first stage finds 17 of them
-# with 2 false detections, the defaults 15 with 2, at 60% of the time. At 24 px the finest pyramid
-# level is the picture at half size, and a proposal under 0.7 found no face there that 0.7 missed,
-# but made a third of the second stage's work.
+# with 2 false detections, the defaults 15 with 2, at 60% of the time (the finest pyramid level is
+# then the picture at half size). First-stage proposals between 0.6 and 0.7 led to no face there
+# that 0.7 missed, but made a third of the second stage's work. 28 px and more lose real faces.
 MIN_FACE = 24
 THRESHOLDS = (0.7, 0.7, 0.7)
 MAX_SIDE = 1024  # larger pictures are shrunk first: the runner's thumbnails are this size already
