@@ -27,7 +27,7 @@ def fake_blob(store: str = BlobStore.ORIGINAL, sha256: str | None = None, mime_t
 
 def asset_row(owner, *, index: bool = True, **fields) -> Asset:
     """An Asset row (indexed for keyword search) with a fake blob and a unique hash. A test that
-    builds thousands passes ``index=False`` and indexes them in one ``keyword_index.reindex`` call."""
+    builds thousands passes ``index=False`` and indexes them with ``keyword_index.reindex`` in batches."""
     sha256 = fields.pop("sha256", None) or hashlib.sha256(f"asset-{next(_counter)}".encode()).hexdigest()
     fields.setdefault("mime_type", "image/jpeg")
     fields.setdefault("byte_size", 1)
