@@ -47,8 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def pictures() -> list[tuple[str, object, list[list[float]]]]:
-    """(id, picture as the worker sees it, labelled boxes in its pixels) for every labelled sample."""
+def pictures() -> list[tuple[object, list[list[float]]]]:
+    """(picture as the worker sees it, labelled boxes in its pixels) for every labelled sample."""
     from PIL import Image, ImageOps
 
     from workers.ml.analysers.faces import MAX_SIDE
@@ -61,7 +61,7 @@ def pictures() -> list[tuple[str, object, list[list[float]]]]:
             picture, _ = fitted(ImageOps.exif_transpose(image).convert("RGB"), MAX_SIDE)
         width, height = picture.size
         boxes = [[x0 * width, y0 * height, x1 * width, y1 * height] for x0, y0, x1, y1 in label["faces"]]
-        rows.append((label["id"], picture, boxes))
+        rows.append((picture, boxes))
     return rows
 
 
@@ -91,21 +91,21 @@ def evaluate(setting: str, rows: list, repeats: int) -> list:
 
     min_face, first = setting.split(":")
     analyser = Faces(int(min_face), (float(first), *THRESHOLDS[1:])).load()
-    analyser.analyse([Subject(0, rows[0][1])])  # warm-up
+    analyser.analyse([Subject(0, rows[0][0])])  # warm-up
     best, results = float("inf"), []
     for _ in range(repeats):
         results, seconds = common.timed(lambda: [analyser.analyse([Subject(0, picture)])[0]
-                                                 for _, picture, _ in rows])
+                                                 for picture, _ in rows])
         best = min(best, seconds)
     found = false = people_found = people_false = 0
-    for (_, _, labelled), result in zip(rows, results, strict=True):
+    for (_, labelled), result in zip(rows, results, strict=True):
         kept = [face["box"] for face in result.data["faces"] if face["kept"]]
         hit, miss = score(kept, labelled)
         found, false = found + hit, false + miss
         people_found += bool(labelled) and hit > 0
         people_false += not labelled and bool(kept)
-    labelled_faces = sum(len(labelled) for _, _, labelled in rows)
-    with_people = sum(1 for _, _, labelled in rows if labelled)
+    labelled_faces = sum(len(labelled) for _, labelled in rows)
+    with_people = sum(1 for _, labelled in rows if labelled)
     return [f"{min_face} px, {first}", analyser.model_id, f"{found} / {labelled_faces}", false,
             f"{people_found} / {with_people}", people_false, f"{1000 * best / len(rows):.1f}"]
 
