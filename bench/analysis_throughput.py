@@ -21,7 +21,8 @@ a. decode: the original files, plain Pillow (open, exif_transpose, convert to RG
    and the worker's thumbnail read, ``workers.analysis.subjects_for`` (rendition rows, blob reads,
    ``open_upright`` of the largest thumbnail, at most 1024 px), on the same assets;
 b. model only: each analyser's ``analyse()`` on those preloaded subjects, in batches of
-   ``ANALYSIS_BATCH_SIZE`` as the worker calls it;
+   ``ANALYSIS_BATCH_SIZE`` as the worker calls it, on the thread the worker runs analysers on
+   (loading too: ``on_lane``);
 c. worker path: ``workers.analysis.analyse_now`` with every analyser: claim, read thumbnails, run
    each analyser (on its own thread, with its time limit), write the findings through
    ``finish_analysis`` (keyword index included) -- in a throwaway database; once in this process
@@ -161,6 +162,15 @@ def ingest(user, paths: list[Path]) -> list:
     return list(Asset.objects.filter(pk__in=ids).order_by("pk"))
 
 
+def on_lane(call):
+    """`call()` on the thread the worker loads and runs analysers on (``workers.analysis.run_on_lane``):
+    torch's CPU threads belong to the thread that calls it, so model-only rows measured on another
+    thread would compare a different arrangement of threads with the worker path's."""
+    from workers import analysis
+
+    return analysis.run_on_lane(3600.0, call)
+
+
 def plain_decode(paths: list[Path]) -> None:
     from PIL import Image, ImageOps
 
@@ -211,7 +221,7 @@ def _child_start(database: str, threads: int, ids: list[int]) -> None:
 
     process.prepare()
     for key in analysers.enabled():
-        analysers.get_analyser(key)
+        on_lane(lambda key=key: analysers.get_analyser(key))
     assets = list(Asset.objects.filter(pk__in=ids).order_by("pk"))
     _CHILD["subjects"] = {subject.asset_id: subject for subject in analysis.subjects_for(assets)}
 
@@ -230,7 +240,7 @@ def _child_ready(_: int) -> int:
 def _child_model(key: str, ids: list[int]) -> int:
     from workers.ml import analysers
 
-    return len(analysers.get_analyser(key).analyse([_CHILD["subjects"][pk] for pk in ids]))
+    return len(on_lane(lambda: analysers.get_analyser(key).analyse([_CHILD["subjects"][pk] for pk in ids])))
 
 
 class WorkerShape:
@@ -295,13 +305,14 @@ def measure_set(name: str, paths: list[Path], user, repeats: int, database: str)
     count = len(ids)
     batch = settings.ANALYSIS_BATCH_SIZE
     names = analysers.enabled()
-    loaded = {key: analysers.get_analyser(key) for key in names}
+    loaded = {key: on_lane(lambda key=key: analysers.get_analyser(key)) for key in names}
     subjects = analysis.subjects_for(assets)
     slowest: dict[str, float] = {}
 
     def model_probe(key: str) -> common.Probe:
         def body() -> None:
-            slowest[key] = max(slowest.get(key, 0.0), model_only(loaded[key], subjects, batch)["slowest_per_picture"])
+            measured = on_lane(lambda: model_only(loaded[key], subjects, batch))
+            slowest[key] = max(slowest.get(key, 0.0), measured["slowest_per_picture"])
 
         return common.Probe(f"b. model only: `{key}`", count, body)
 
@@ -415,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         with isolated_database("bench_analysis") as database:
             user = get_user_model().objects.create_user(username="bench", password=None)
             progress("loading the analysers")
-            (_, seconds) = common.timed(lambda: [analysers.get_analyser(key) for key in analysers.enabled()])
+            (_, seconds) = common.timed(lambda: [on_lane(lambda key=key: analysers.get_analyser(key))
+                                                 for key in analysers.enabled()])
             models = ", ".join(f"{key} `{analysers.get_analyser(key).model_id}`" for key in analysers.enabled())
             results = [measure_set("12 MP", big, user, args.repeats, database),
                        measure_set("small", small, user, args.repeats, database)]

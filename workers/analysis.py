@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
 import threading
 import time
 from collections import defaultdict
@@ -34,6 +35,7 @@ from workers.ml.errors import ModelUnavailable
 log = logging.getLogger(__name__)
 
 IMAGE_SIDE = 1024
+LOAD_SECONDS = 600.0  # an analyser's first load (the text analyser's models, an ONNX export) at most
 # What has a picture for analysers: a photo, a video's poster frame, a document's first page.
 PICTURED = (MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT)
 
@@ -125,27 +127,57 @@ class _Timeout(Exception):
     pass
 
 
-def _within(seconds: float, call):
-    """`call()` on a thread of its own, waiting at most `seconds`; a hung call is left to finish on
-    its own (its result is dropped) and the caller moves on."""
-    outcome: dict = {}
+class _Lane:
+    """A long-lived daemon thread that loads and runs the analysers for one calling thread, one call
+    at a time.
 
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # handed to the caller
-            outcome["error"] = exc
-        finally:
-            connection.close()
+    Why one thread for all of them, kept: torch's CPU thread pool (OpenMP) belongs to the thread that
+    calls into it, and once a process holds more pool threads than it has cores, every pool waits
+    for work by sleeping instead of spinning. Loading on the caller and running each batch on a
+    fresh thread did that: with 2 torch threads on 2 cores faces took 75 ms a 1024 px picture, 55
+    when one thread both loads and runs them. A call that outlives its time limit keeps its thread
+    (a hung model cannot be interrupted); the lane is retired, and the next call gets a new one."""
 
-    thread = threading.Thread(target=run, name="analyser", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise _Timeout(f"took longer than {seconds:.0f} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.retired = False
+        threading.Thread(target=self._serve, name="analysers", daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.retired:
+            call, done, outcome = self._jobs.get()
+            try:
+                outcome["value"] = call()
+            except BaseException as exc:  # handed to the caller
+                outcome["error"] = exc
+            finally:
+                connection.close()  # whatever the call opened on this thread
+                done.set()
+
+    def run(self, seconds: float, call):
+        done, outcome = threading.Event(), {}
+        self._jobs.put((call, done, outcome))
+        if not done.wait(seconds):
+            self.retired = True
+            raise _Timeout(f"took longer than {seconds:.0f} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+
+_lanes: dict[int, _Lane] = {}
+_lanes_lock = threading.Lock()
+
+
+def run_on_lane(seconds: float, call):
+    """`call()` on the calling thread's analyser lane, waiting at most `seconds`; a hung call is
+    left to finish on its own (its result is dropped) and the caller moves on."""
+    caller = threading.get_ident()
+    with _lanes_lock:
+        lane = _lanes.get(caller)
+        if lane is None or lane.retired:
+            lane = _lanes[caller] = _Lane()
+    return lane.run(seconds, call)
 
 
 def _run(analyser: Analyser, subjects: list[Subject]) -> list[Result | str]:
@@ -156,7 +188,7 @@ def _run(analyser: Analyser, subjects: list[Subject]) -> list[Result | str]:
         batch = [subjects[i] for i in ready]
         budget = analyser.seconds_per_subject * len(batch)
         try:
-            results = _within(budget, lambda: analyser.analyse(batch))
+            results = run_on_lane(budget, lambda: analyser.analyse(batch))
             for i, result in zip(ready, results, strict=True):
                 answers[i] = result
         except _Timeout as exc:
@@ -166,7 +198,8 @@ def _run(analyser: Analyser, subjects: list[Subject]) -> list[Result | str]:
             # One picture broke the batch: find which, one by one.
             for i in ready:
                 try:
-                    answers[i] = _within(analyser.seconds_per_subject, lambda s=subjects[i]: analyser.analyse([s]))[0]
+                    answers[i] = run_on_lane(analyser.seconds_per_subject,
+                                             lambda s=subjects[i]: analyser.analyse([s]))[0]
                 except Exception as exc:
                     answers[i] = f"{analyser.name} failed: {type(exc).__name__}: {exc}"[:1000]
     return answers
@@ -207,9 +240,12 @@ def analyse_claimed(claim: pipeline.Claim, names: list[str] | None = None) -> An
         subjects = subjects_for(claim.assets)
         for name in names or analysers.enabled():
             try:
-                analyser = analysers.get_analyser(name)
+                analyser = run_on_lane(LOAD_SECONDS, lambda name=name: analysers.get_analyser(name))
             except ModelUnavailable as exc:
                 report.skipped[name] = exc.reason
+                continue
+            except _Timeout as exc:
+                report.skipped[name] = f"{name}: loading {exc}"
                 continue
             started = time.perf_counter()
             looked_at = _looked_at(analyser, subjects)

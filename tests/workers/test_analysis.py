@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import time
 
 import pytest
@@ -138,6 +139,56 @@ def test_one_analysers_exception_or_hang_is_that_analysers_alone(alice, only, mo
     assert "this picture breaks me" in rows[(bad.pk, "colours")].error
     assert "timed out" in rows[(good.pk, "dates")].error and "timed out" in rows[(bad.pk, "dates")].error
     assert set(Asset.objects.values_list("analysis_status", flat=True)) == {AnalysisStatus.READY}
+
+
+class ThreadNoting(Analyser):
+    """Notes the thread of every load and every batch."""
+
+    name = "dates"
+    needs_image = False
+    seconds_per_subject = 0.2
+
+    def __init__(self, hang_first: bool = False) -> None:
+        super().__init__()
+        self.threads: list[tuple[str, int]] = []
+        self.hang_first = hang_first
+
+    @property
+    def model_id(self):
+        return "thread-noting-v1"
+
+    def _load(self) -> None:
+        self.threads.append(("load", threading.get_ident()))
+
+    def analyse(self, subjects):
+        self.threads.append(("analyse", threading.get_ident()))
+        if self.hang_first and len(self.threads) == 2:
+            time.sleep(1.5)
+        return [Result("noted") for _ in subjects]
+
+
+def test_analysers_load_and_run_on_one_kept_thread_and_a_hang_retires_it(alice, only, monkeypatch, settings):
+    """Torch's CPU threads belong to the thread that calls it: loading on one thread and running on
+    fresh ones left a process with more of them than cores (and every batch slower)."""
+    only("dates")
+    settings.ANALYSIS_BATCH_SIZE = 1
+    ids = [_photo(alice, name=f"{n}.jpg").pk for n in range(3)]
+    noting = ThreadNoting()
+    monkeypatch.setattr(analysers, "get_analyser", lambda name: noting.load())
+    analysis.analyse_now(ids)
+    kinds = [kind for kind, _ in noting.threads]
+    assert kinds == ["load", "analyse", "analyse", "analyse"]
+    assert len({thread for _, thread in noting.threads}) == 1
+    assert noting.threads[0][1] != threading.get_ident()
+
+    hanging = ThreadNoting(hang_first=True)
+    monkeypatch.setattr(analysers, "get_analyser", lambda name: hanging.load())
+    report = analysis.analyse_now(ids)
+    assert report.errors == 1 and report.findings == 2  # the first batch timed out, the others ran
+    load_thread, hung_thread = hanging.threads[0][1], hanging.threads[1][1]
+    assert load_thread == hung_thread
+    assert {thread for _, thread in hanging.threads[2:]} == {hanging.threads[2][1]} != {hung_thread}
+    assert "timed out" in Analysis.objects.get(asset_id=ids[0], analyser="dates").error
 
 
 def test_date_words_follow_the_hemisphere_and_colours_name_what_covers_the_picture():
