@@ -221,7 +221,7 @@ def _child_start(database: str, threads: int, ids: list[int]) -> None:
 
     process.prepare()
     for key in analysers.enabled():
-        on_lane(lambda key=key: analysers.get_analyser(key))
+        analysis.load_analyser(key)
     assets = list(Asset.objects.filter(pk__in=ids).order_by("pk"))
     _CHILD["subjects"] = {subject.asset_id: subject for subject in analysis.subjects_for(assets)}
 
@@ -305,7 +305,7 @@ def measure_set(name: str, paths: list[Path], user, repeats: int, database: str)
     count = len(ids)
     batch = settings.ANALYSIS_BATCH_SIZE
     names = analysers.enabled()
-    loaded = {key: on_lane(lambda key=key: analysers.get_analyser(key)) for key in names}
+    loaded = {key: analysis.load_analyser(key) for key in names}
     subjects = analysis.subjects_for(assets)
     slowest: dict[str, float] = {}
 
@@ -421,13 +421,13 @@ def main(argv: list[str] | None = None) -> int:
 
         from bench.embed_throughput import purge_bench_queue
         from search.evaluation import isolated_database
+        from workers import analysis
         from workers.ml import analysers
 
         with isolated_database("bench_analysis") as database:
             user = get_user_model().objects.create_user(username="bench", password=None)
             progress("loading the analysers")
-            (_, seconds) = common.timed(lambda: [on_lane(lambda key=key: analysers.get_analyser(key))
-                                                 for key in analysers.enabled()])
+            (_, seconds) = common.timed(lambda: [analysis.load_analyser(key) for key in analysers.enabled()])
             models = ", ".join(f"{key} `{analysers.get_analyser(key).model_id}`" for key in analysers.enabled())
             results = [measure_set("12 MP", big, user, args.repeats, database),
                        measure_set("small", small, user, args.repeats, database)]

@@ -180,6 +180,15 @@ def run_on_lane(seconds: float, call):
     return lane.run(seconds, call)
 
 
+def load_analyser(name: str) -> Analyser:
+    """The analyser `name`, loaded on the calling thread's lane, where it will run (see `_Lane`);
+    ModelUnavailable when it cannot load, or does not within LOAD_SECONDS."""
+    try:
+        return run_on_lane(LOAD_SECONDS, lambda: analysers.get_analyser(name))
+    except _Timeout as exc:
+        raise ModelUnavailable(f"{name}: loading {exc}") from exc
+
+
 def _run(analyser: Analyser, subjects: list[Subject]) -> list[Result | str]:
     """One result or error text per subject (several subjects may be frames of one video)."""
     ready = [i for i, s in enumerate(subjects) if s.image is not None or not analyser.needs_image]
@@ -240,12 +249,9 @@ def analyse_claimed(claim: pipeline.Claim, names: list[str] | None = None) -> An
         subjects = subjects_for(claim.assets)
         for name in names or analysers.enabled():
             try:
-                analyser = run_on_lane(LOAD_SECONDS, lambda name=name: analysers.get_analyser(name))
+                analyser = load_analyser(name)
             except ModelUnavailable as exc:
                 report.skipped[name] = exc.reason
-                continue
-            except _Timeout as exc:
-                report.skipped[name] = f"{name}: loading {exc}"
                 continue
             started = time.perf_counter()
             looked_at = _looked_at(analyser, subjects)

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=8)
 
     def handle(self, *args, names=None, only_missing=False, batch_size=8, **options):
-        from workers.analysis import analyse_now
+        from workers.analysis import analyse_now, load_analyser
         from workers.ml import analysers
         from workers.ml.errors import ModelUnavailable
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             missing = None
             for name in names:
                 try:
-                    model_id = analysers.get_analyser(name).model_id
+                    model_id = load_analyser(name).model_id
                 except ModelUnavailable as exc:
                     self.stdout.write(f"skipped {name}: {exc.reason}")
                     continue
