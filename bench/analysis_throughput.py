@@ -24,7 +24,7 @@ b. model only: each analyser's ``analyse()`` on those preloaded subjects, in bat
    ``ANALYSIS_BATCH_SIZE`` as the worker calls it, on the thread the worker runs analysers on
    (loading too: ``on_lane``);
 c. worker path: ``workers.analysis.analyse_now`` with every analyser: claim, read thumbnails, run
-   each analyser (on its own thread, with its time limit), write the findings through
+   each analyser (on the worker's analyser thread, with its time limit), write the findings through
    ``finish_analysis`` (keyword index included) -- in a throwaway database; once in this process
    (all cores as torch threads), and once as ``make run`` runs the bulk worker
    (``mediavault.runner.bulk_worker_shape``: WORKER_CONCURRENCY processes, the cores shared out as
