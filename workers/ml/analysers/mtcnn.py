@@ -46,7 +46,7 @@ _NO_FACES = (np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
 
 def prepare(detector) -> None:
     """Put the detector's networks in the memory order `detect` feeds them, the first network's
-    first layer widened to VECTOR channels."""
+    first layer widened to VECTOR channels and its two heads joined (`_propose` runs it)."""
     _widen_first_layer(detector.pnet, VECTOR)
     _join_heads(detector.pnet)
     for net in (detector.pnet, detector.rnet, detector.onet):
