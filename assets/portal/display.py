@@ -169,7 +169,7 @@ class FindingRow:
     corrected: bool
     model_id: str
     error: str
-    details: list[str]  # a few structured facts worth showing beside the text (colour shares)
+    details: list[str]  # a few structured facts worth showing beside the text (colour shares, how sure)
 
     @property
     def empty(self) -> bool:
@@ -186,13 +186,52 @@ def _details(finding: Analysis) -> list[str]:
             facts.append(f"no text layer on page{'' if len(without) == 1 else 's'} {shown_pages}")
         return facts
     if finding.analyser == "colours":
-        colours = data.get("colours") if isinstance(data.get("colours"), list) else []
-        return [
-            f"{item['name']} {round(item['share'] * 100)}%" for item in colours
-            if isinstance(item, dict) and isinstance(item.get("name"), str)
-            and isinstance(item.get("share"), (int, float))
-        ]
+        return [f"{name} {_percent(share)}" for name, share in _named(data.get("colours"), "name", "share")]
+    if finding.corrected_text is not None:
+        return []  # how sure the machine was of what a person has since replaced says nothing of it
+    if finding.analyser == "labels":
+        least = data.get("min_label")
+        labels = [(name, p) for name, p in _named(data.get("labels"), "label", "probability")
+                  if isinstance(least, (int, float)) and p >= least]
+        return [f"{name} {_percent(p)}" for name, p in labels + _named(data.get("terms"), "term", "probability")]
+    if finding.analyser == "faces":
+        return _confidences(data.get("faces"), "probability", data.get("min_probability"), ("face", "faces"))
+    if finding.analyser == "text_in_image":
+        return _confidences(data.get("lines"), "confidence", data.get("min_confidence"), ("line", "lines"))
     return []
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)}%"
+
+
+def _named(items, name_key: str, share_key: str) -> list[tuple[str, float]]:
+    """(name, share) of the well-formed entries of an analyser's list: analysis data is JSON that
+    older analysers wrote, so nothing in it is taken for granted."""
+    if not isinstance(items, list):
+        return []
+    return [(item[name_key], float(item[share_key])) for item in items
+            if isinstance(item, dict) and isinstance(item.get(name_key), str)
+            and isinstance(item.get(share_key), (int, float)) and not isinstance(item.get(share_key), bool)]
+
+
+def _confidences(items, key: str, least, nouns: tuple[str, str]) -> list[str]:
+    """How sure the analyser was of the detections its text counts ("3 faces, 99-100% sure"), and
+    how many it left out as too unsure."""
+    if not isinstance(items, list):
+        return []
+    scores = [(float(item[key]), bool(item.get("kept"))) for item in items
+              if isinstance(item, dict) and isinstance(item.get(key), (int, float))]
+    kept = sorted(score for score, counted in scores if counted)
+    facts = []
+    if kept:
+        low, high = _percent(kept[0]), _percent(kept[-1])
+        sure = high if low == high else f"{low[:-1]}–{high}"
+        facts.append(f"{len(kept)} {nouns[len(kept) != 1]}, {sure} sure")
+    left_out = len(scores) - len(kept)
+    if left_out and isinstance(least, (int, float)):
+        facts.append(f"{left_out} more under {_percent(least)}, not counted")
+    return facts
 
 
 def _readable(text: str) -> str:

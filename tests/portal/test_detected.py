@@ -80,6 +80,37 @@ def test_each_finding_with_its_model_error_or_nothing_detected(client_for, bob, 
     assert 'data-testid="finding-form"' not in section
 
 
+def test_labels_people_and_text_say_how_sure_the_machine_was(client_for, alice):
+    asset = make_asset(alice)
+    labels = {"labels": [{"label": "beacon", "class": 437, "also": ["lighthouse"], "probability": 0.952},
+                         {"label": "breakwater", "class": 460, "also": [], "probability": 0.0021}],
+              "terms": [{"term": "structure", "probability": 0.97}], "min_label": 0.2, "min_term": 0.5}
+    faces = {"faces": [{"box": [1, 2, 30, 40], "probability": 0.9992, "kept": True},
+                       {"box": [50, 2, 80, 40], "probability": 0.9001, "kept": True},
+                       {"box": [90, 2, 99, 40], "probability": 0.81, "kept": False}],
+             "count": 2, "min_probability": 0.85}
+    lines = {"lines": [{"text": "GOALIE", "confidence": 0.984, "kept": True, "box": []},
+                       {"text": "x", "confidence": 0.5, "kept": False, "box": []}], "min_confidence": 0.8}
+    asset = analysed(
+        asset,
+        finding(asset, "labels", "beacon\nlighthouse\nstructure", data=labels),
+        finding(asset, "faces", "people\n2 people", data=faces),
+        finding(asset, "text_in_image", "GOALIE", data=lines),
+    )
+    client = client_for(alice)
+    section = detected_html(client, asset)
+    # The labels the text names, and its general terms, each with its probability; not the also-rans.
+    assert "<li>beacon 95%</li><li>structure 97%</li></ul>" in finding_html(section, "labels")
+    assert "breakwater" not in finding_html(section, "labels")
+    assert "<li>2 faces, 90–100% sure</li><li>1 more under 85%, not counted</li>" in finding_html(section, "faces")
+    assert "<li>1 line, 98% sure</li><li>1 more under 80%, not counted</li>" in finding_html(section, "text_in_image")
+
+    # Once a person has corrected the labels, the machine's confidence is not shown beside their words.
+    response = client.post(f"/assets/{asset.pk}/findings/labels/", {"action": "correct", "text": "lighthouse"})
+    assert response.status_code == 302
+    assert 'class="finding__details"' not in finding_html(detected_html(client, asset), "labels")
+
+
 def test_the_analysis_status_while_pending_and_nothing_once_done(client_for, alice):
     waiting = make_asset(alice)  # ready, its analysis still pending
     section = detected_html(client_for(alice), waiting)
