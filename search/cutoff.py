@@ -14,7 +14,8 @@ the fused score:
   (search/cutoffs.json, measured by bench/calibrate_cutoff.py on real pairs: the similarity that
   one unrelated document in a hundred reaches; see the operating points in bench/RESULTS.md). A
   model without a calibration cannot tell, so its matches count as strong, as before calibration,
-  and the response says so.
+  and the response says so. The calibration is of sentences: under a query that is a code
+  ("c4e91b07", search.identifiers.is_code) vector neighbours are never strong (search.service).
 """
 
 from __future__ import annotations

@@ -73,6 +73,13 @@ def query_key(query: str) -> str | None:
     return "".join(parts)[:MAX_TOKEN_CHARS]
 
 
+def is_code(query: str) -> bool:
+    """A query that is one identifier holding a digit ("c4e91b07", "DSCN9999", "A7-3310B"): a code,
+    not words, even where separators join words ("t-shirt", "sunset.jpg")."""
+    key = query_key(query)
+    return key is not None and _has_digit(key)
+
+
 def field_keys(texts: dict[str, str]) -> dict[str, set[str]]:
     """{field: its keys} for the fields that hold any (explanations name the field)."""
     found = {name: keys_of(text) for name, text in texts.items()}

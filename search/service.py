@@ -340,18 +340,23 @@ def _judge(request: SearchRequest, text: str, signals: _Signals, scopes) -> cuto
             judgement.strong.update(asset_id for asset_id, _ in ranked)
         return judgement
     if signals.lists.get(IDENTIFIER):
-        # The query is one identifier and it was found: a lookup. A code's vector near another
-        # code's ("DSCN0027" near "DSCN0010") is no evidence of a match, as its parts are none for
-        # BM25 (_collect), so only the literal matches are strong; the neighbours stay as weak ones.
+        # The query is one identifier and it was found: a lookup. Its parts are no evidence for
+        # BM25 (_collect), and its vector neighbours none either (below), so only the literal
+        # matches are strong; the neighbours stay as weak ones.
         judgement = cutoff.Judgement()
         for name in LITERAL:
             judgement.strong.update(asset_id for asset_id, _ in signals.lists.get(name, ()))
         return judgement
+    # A query that is a code ("c4e91b07", "DSCN9999") not found whole: a text model puts a code
+    # near any code of its shape ("c4e91b07" near "A7-3310C" at 0.48 with MiniLM, over the cutoff
+    # calibrated on sentences), so its vector neighbours are weak; the literal matches (a file name
+    # holding it) and the keyword ones still judge as usual.
+    vector_models = {} if identifiers.is_code(text) else signals.models
     keyword_ids = [asset_id for asset_id, _ in signals.lists.get(KEYWORD, ())]
     return cutoff.judge(
         signals.lists, literal=set(LITERAL), keyword=KEYWORD,
         coverage=coverage_for_ids(text, keyword_ids, scopes=scopes) if keyword_ids else {},
-        vector_models=signals.models,
+        vector_models=vector_models,
     )
 
 

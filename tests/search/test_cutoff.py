@@ -104,9 +104,23 @@ def test_a_found_identifier_is_a_lookup_its_vector_neighbours_are_weak(alice, ca
     response = search(visible, SearchRequest(query="DSCN0027", weak=True), FixedEncoder([1.0, 0.0, 0.0]), user=alice)
     assert [(hit.asset.pk, hit.explanation["strength"]) for hit in response.hits] == [
         (found.pk, "strong"), (sibling.pk, "weak")]
-    # A code nobody has: no lookup happened, the vectors judge as usual.
-    missing = search(visible, SearchRequest(query="DSCN9999"), FixedEncoder([1.0, 0.0, 0.0]), user=alice)
+    # A code nobody has: nothing matches it, however near the codes' vectors are to its own.
+    missing = search(visible, SearchRequest(query="DSCN9999", weak=True), FixedEncoder([1.0, 0.0, 0.0]), user=alice)
     assert {hit.asset.pk for hit in missing.hits} == {found.pk, sibling.pk}
+    assert (missing.strong, missing.weak) == (0, 2)
+
+
+def test_a_code_found_inside_a_file_name_is_strong_and_a_code_near_it_by_vector_is_weak(alice, calibrated):
+    named = _with_vector(make_asset(alice, original_filename="c4e91b07aa.jpg"), [0.6, 0.8, 0.0])
+    lookalike = _with_vector(make_asset(alice, original_filename="A7-3310C.png"), [1.0, 0.0, 0.0])
+    response = search(Asset.objects.visible_to(alice), SearchRequest(query="c4e91b07", weak=True),
+                      FixedEncoder([1.0, 0.0, 0.0]), user=alice)
+    assert [(hit.asset.pk, hit.explanation["strength"]) for hit in response.hits] == [
+        (named.pk, "strong"), (lookalike.pk, "weak")]
+    # The same vectors under a query of words judge as usual: the look-alike is then a strong match.
+    words = search(Asset.objects.visible_to(alice), SearchRequest(query="harbour at dusk", mode="semantic"),
+                   FixedEncoder([1.0, 0.0, 0.0]), user=alice)
+    assert [hit.asset.pk for hit in words.hits] == [lookalike.pk, named.pk]
 
 
 def test_an_uncalibrated_model_cannot_judge_so_its_matches_stay_and_the_response_says_so(alice, calibrated):

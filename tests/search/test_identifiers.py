@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assets.models import Asset, Visibility
-from search.identifiers import keys_of, query_key
+from search.identifiers import is_code, keys_of, query_key
 from search.names import grams_of, name_matches
 from search.service import FILENAME, IDENTIFIER, SearchRequest, search
 from tests.search.conftest import assert_index_consistent, make_asset
@@ -26,6 +26,14 @@ def test_an_identifier_yields_its_whole_key_and_every_run_of_parts_that_holds_a_
 ])
 def test_a_query_is_an_identifier_only_when_it_is_one_whole_identifier(query, key):
     assert query_key(query) == key
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ("c4e91b07", True), ("DSCN9999", True), ("A7-3310B", True), ("IMG_51", True),
+    ("t-shirt", False), ("sunset.jpg", False), ("Canon", False), ("IMG_5195 beach", False),
+])
+def test_a_code_is_one_identifier_holding_a_digit(query, code):
+    assert is_code(query) is code
 
 
 SHAPES = [
