@@ -4,6 +4,9 @@ itself whatever form it was typed in.
 Decisions, and why:
 - NFKC, then case folding, then NFKC again (folding can un-normalise): full-width "ＩＭＧ５１９５" and
   ligatures match their plain forms, and "Straße" matches "STRASSE" (casefold, not lower).
+- Latin letters lose their diacritics, as Lucene's ASCII folding does: "Zürich" typed by a person
+  or embedded in a file matches "Zurich" (the place finding's GeoNames names are ASCII), "café"
+  matches "cafe". Other scripts keep their marks (Devanagari vowel signs are marks too).
 - A token is a run of letters and digits (combining marks kept inside words so Indic and Thai words
   stay whole). Everything else splits, underscores included: "IMG_5195.HEIC" -> img, 5195, heic.
 - A token made of letters then at least three digits (or the reverse), like "img5195" or "dsc01234",
@@ -123,8 +126,27 @@ def field_analyze(name: str, text: str) -> list[str]:
     return [form for token in tokens for form in (token, *plurals(token))]
 
 
+# Latin letters that carry their mark inside them (no decomposition): Lucene's ASCIIFoldingFilter's.
+_LATIN_LETTERS = {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h"}
+
+
+def _fold_latin(text: str) -> str:
+    """Latin letters without their diacritics ("zürich" -> "zurich", "łódź" -> "lodz"): marks
+    are dropped only after a Latin letter, so other scripts' vowel signs and marks stay."""
+    out: list[str] = []
+    latin = False
+    for char in unicodedata.normalize("NFD", text):
+        if latin and unicodedata.combining(char):
+            continue
+        char = _LATIN_LETTERS.get(char, char)
+        latin = "a" <= char[-1] <= "z"
+        out.append(char)
+    return unicodedata.normalize("NFKC", "".join(out))
+
+
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return folded if folded.isascii() else _fold_latin(folded)
 
 
 def _bigrams(run: str) -> Iterable[str]:

@@ -73,6 +73,15 @@ def test_combining_marks_stay_inside_words():
     assert analyze("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
 
 
+def test_latin_letters_lose_their_diacritics_and_other_scripts_keep_their_marks():
+    assert analyze("Zürich Café") == analyze("ZURICH cafe") == ["zurich", "cafe"]
+    assert analyze("Łódź Ærøskøbing São Paulo") == ["lodz", "aeroskobing", "sao", "paulo"]
+    assert analyze("Zu\u0308rich") == ["zurich"]  # decomposed input folds the same
+    assert analyze("naïve résumé 2019") == ["naive", "resume", "2019"]
+    assert analyze("Ελλάδα") == analyze("ελλάδα") != analyze("ελλαδα")  # Greek keeps its accent
+    assert analyze("한국어 사진") == ["한국", "국어", "사진"]  # Hangul syllables survive decomposition
+
+
 def test_very_long_runs_are_cut_the_same_way_everywhere():
     token = analyze("x" * 500)
     assert token == ["x" * MAX_TOKEN_CHARS]

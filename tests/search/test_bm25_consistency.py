@@ -180,3 +180,29 @@ def test_the_plurals_migration_rewrites_documents_indexed_without_them(assets):
     migration.add_plurals(None, SimpleNamespace(connection=connection))
     assert [asset_id for asset_id, _ in bm25_scores("mountains", visible=None, limit=5)] == [assets[0].pk]
     assert_index_consistent()
+
+
+def test_the_latin_folding_migration_rewrites_documents_indexed_with_diacritics(alice):
+    """search/0009: an index written before Latin letters lost their diacritics is brought up to date."""
+    import importlib
+    from types import SimpleNamespace
+
+    zurich = make_asset(alice, title="Blick auf Zürich", original_filename="Zürich_01.jpg")
+    plain = make_asset(alice, title="harbour")
+    assert [asset_id for asset_id, _ in bm25_scores("zurich", visible=None, limit=5)] == [zurich.pk]
+    # As an older release wrote it: the accented word, another token hash.
+    _sql("UPDATE search_posting SET term = 'zürich' WHERE term = 'zurich'")
+    _sql("UPDATE search_document SET token_hash = 'before-folding' WHERE asset_id = %s", [zurich.pk])
+    assert bm25_scores("Zürich", visible=None, limit=5) == []  # the query folds; the old index does not
+    untouched = _ctid(plain.pk)
+    migration = importlib.import_module("search.migrations.0009_latin_folding")
+    migration.fold_latin(None, SimpleNamespace(connection=connection))
+    assert [asset_id for asset_id, _ in bm25_scores("Zürich", visible=None, limit=5)] == [zurich.pk]
+    assert _ctid(plain.pk) == untouched  # a document without such letters is not written again
+    assert_index_consistent()
+
+
+def _ctid(asset_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ctid::text FROM search_document WHERE asset_id = %s", [asset_id])
+        return cursor.fetchone()[0]
