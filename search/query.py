@@ -7,8 +7,8 @@ field filters (tag:, camera:, place:, type:, before:, after:) and date phrases.
   must also appear together, in order, in one field of a result.
 - -word (or -"two words") leaves out the assets whose document holds it.
 - tag:, camera:, place:, type: filter (case-insensitive; tag: is a whole tag, the others match a
-  part: camera:canon, place:paris, type:video or type:heic). A value with spaces is quoted:
-  place:"new york".
+  part: camera:canon, place:paris, type:video or type:heic; type: knows what people call the
+  media types: type:photos is type:image). A value with spaces is quoted: place:"new york".
 - before:/after: take a year, a month (2019-05) or a day (2019-05-01) and mean strictly before
   its start or strictly after its end: after:2018 is 2019 on.
 - A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
@@ -159,9 +159,21 @@ def _filter(parsed: ParsedQuery, name: str, value: str) -> None:
             parsed.taken_from = max(filter(None, (parsed.taken_from, period.end)))
             parsed.understood.append(f"taken after {value}")
         return
+    if name == "type":
+        value = TYPE_WORDS.get(value.lower(), value)
     target = {"tag": parsed.tags, "camera": parsed.cameras, "place": parsed.places, "type": parsed.types}[name]
     target.append(value)
     parsed.understood.append(f"{name}: {value}")
+
+
+# What people call the media types (type:photos is type:image); other values match a part of the
+# MIME type (type:heic, type:mp4, type:pdf).
+TYPE_WORDS = {
+    **dict.fromkeys(("images", "photo", "photos", "picture", "pictures", "pic", "pics"), "image"),
+    **dict.fromkeys(("videos", "movie", "movies", "film", "films", "clip", "clips"), "video"),
+    **dict.fromkeys(("music", "sound", "sounds", "recording", "recordings"), "audio"),
+    **dict.fromkeys(("documents", "doc", "docs"), "document"),
+}
 
 
 def _take_date_phrases(parsed: ParsedQuery, words: list[str]) -> list[str]:

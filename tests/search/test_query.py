@@ -66,6 +66,9 @@ def test_filters_narrow_every_signal_and_a_filter_alone_lists_newest_first(alice
     assert _ids(alice, "beach camera:canon") == [beach.pk]
     assert _ids(alice, "beach type:video") == [video.pk]
     assert _ids(alice, "beach type:mp4") == [video.pk]
+    assert _ids(alice, "beach type:Movies") == [video.pk]  # what people call the media types
+    assert sorted(_ids(alice, "beach type:photos")) == sorted([beach.pk, other.pk])
+    assert parse("type:pics").understood == ["type: image"]
     assert _ids(alice, "beach before:2019") == [beach.pk]
     assert sorted(_ids(alice, "beach after:2008")) == sorted([other.pk, video.pk])
     assert _ids(alice, "beach October 2008") == [beach.pk]
