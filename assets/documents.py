@@ -25,6 +25,9 @@ class Field:
     # The field's words are a machine's singular nouns (ImageNet classes and their general terms,
     # "person"): the keyword index holds their plurals too, since people ask for "mountains".
     nouns: bool = False
+    # The field's words may run together: text recognition drops the spaces between words
+    # ("QUARTERLYHARBOURREPORT"), so the keyword index holds the words of such runs too.
+    joined: bool = False
 
 
 FIELDS = (
@@ -36,7 +39,7 @@ FIELDS = (
     Field("filename", "file name", 2),
     Field("camera", "camera", 1),
     Field("pages", "document text", 1),
-    Field("text_in_image", "text in the picture", 1),
+    Field("text_in_image", "text in the picture", 1, joined=True),
     Field("labels", "what it shows", 1, nouns=True),
     Field("faces", "people", 1, nouns=True),
     Field("colours", "colours", 1),

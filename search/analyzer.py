@@ -22,6 +22,10 @@ Decisions, and why:
   paraphrase dev file, folding every plural to its singular cost keyword search 0.009 recall@10
   (a caption's "two dogs" tells its photo from those with "a dog"), and a query's singular still
   finds a label's singular.
+- Text recognition often drops the spaces between words ("QUARTERLYHARBOURREPORT", a poster's
+  "EINFILMVON"), so the words of such runs are indexed after the run for the text in the picture
+  (`run_together_words`: the most probable split into English words, pieces of three letters or
+  more); the run itself stays, for the query whose words run together the same way.
 - No stemming and no stop words in the index. Queries drop a small English stop list (see
   `query_terms`): those words sit in most documents, so they add almost nothing to BM25 while
   costing a posting list the size of the corpus on every query.
@@ -33,6 +37,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 
 from assets.documents import ASSET_COLUMNS, BY_NAME, field_texts
 
@@ -117,13 +122,42 @@ def plurals(word: str) -> tuple[str, ...]:
     return (word + "s",)
 
 
+MIN_RUN = 6  # letters: shorter runs are words, initials or codes
+MIN_PIECE = 3  # letters: shorter pieces of a split are noise ("e", "in") more often than words
+_LETTERS = re.compile(r"[a-z]+")
+
+
+@cache
+def _split_words():
+    # wordninja (MIT): the most probable split into English words, from Wikipedia word frequencies.
+    # Imported on first use (0.9 s, 16 MB): only documents with text from a picture need it.
+    import wordninja
+
+    return wordninja.split
+
+
+def run_together_words(token: str) -> list[str]:
+    """The words of a token of letters that is several words run together
+    ("quarterlyharbourreport" -> quarterly, harbour, report); nothing for one word, or a token
+    with digits (`analyze` gives "welcomehome2024" its letters as a token of their own). Latin
+    letters only: the analyzer has folded their accents."""
+    if len(token) < MIN_RUN or not _LETTERS.fullmatch(token):
+        return []
+    pieces = _split_words()(token)
+    return [piece for piece in pieces if len(piece) >= MIN_PIECE] if len(pieces) > 1 else []
+
+
 def field_analyze(name: str, text: str) -> list[str]:
     """`analyze` of one field of the document: with each word's plurals after it where the field
-    holds nouns (`Field.nouns`)."""
+    holds nouns (`Field.nouns`), and the words of runs of words after the run where the field's
+    words may run together (`Field.joined`)."""
     tokens = analyze(text)
-    if not BY_NAME[name].nouns:
-        return tokens
-    return [form for token in tokens for form in (token, *plurals(token))]
+    field = BY_NAME[name]
+    if field.joined:
+        tokens = [form for token in tokens for form in (token, *run_together_words(token))]
+    if field.nouns:
+        tokens = [form for token in tokens for form in (token, *plurals(token))]
+    return tokens
 
 
 # Latin letters that carry their mark inside them (no decomposition): Lucene's ASCIIFoldingFilter's.

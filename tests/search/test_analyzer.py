@@ -73,6 +73,20 @@ def test_combining_marks_stay_inside_words():
     assert analyze("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
 
 
+def test_text_in_the_picture_also_holds_the_words_of_runs_of_words():
+    assert field_analyze("text_in_image", "QUARTERLYHARBOURREPORT") == [
+        "quarterlyharbourreport", "quarterly", "harbour", "report"]
+    # A counter glued on: its letters are a token of their own. Pieces under three letters left out.
+    assert field_analyze("text_in_image", "WELCOMEHOME2024") == [
+        "welcomehome2024", "welcomehome", "welcome", "home", "2024"]
+    assert field_analyze("text_in_image", "EINFILMVON") == ["einfilmvon", "film", "von"]
+    # Words are not split, nor short runs, nor other fields.
+    assert field_analyze("text_in_image", "Photographer NOEXIT") == ["photographer", "noexit", "exit"]
+    assert field_analyze("text_in_image", "ONEGO") == ["onego"]  # under six letters: left whole
+    assert field_analyze("title", "QUARTERLYHARBOURREPORT") == ["quarterlyharbourreport"]
+    assert field_analyze("text_in_image", "写真展") == analyze("写真展")
+
+
 def test_latin_letters_lose_their_diacritics_and_other_scripts_keep_their_marks():
     assert analyze("Zürich Café") == analyze("ZURICH cafe") == ["zurich", "cafe"]
     assert analyze("Łódź Ærøskøbing São Paulo") == ["lodz", "aeroskobing", "sao", "paulo"]

@@ -49,7 +49,21 @@ def test_words_read_without_their_spaces_are_a_strong_match_that_names_the_field
         assert response.strong == 1
         hit = response.hits[0].explanation
         assert hit["strength"] == "strong" and "joined_words" in hit["signals"]
-        assert hit["matched"] == [{"field": "text in the picture", "terms": ["pedrolenz"]}]
+        # The run itself, and its words (search.analyzer.run_together_words).
+        assert hit["matched"] == [{"field": "text in the picture", "terms": ["lenz", "pedro", "pedrolenz"]}]
+
+
+def test_words_inside_a_longer_run_of_recognised_text_are_found_as_words(alice):
+    report = make_asset(alice, original_filename="scan.pdf", status=Status.READY)
+    other = make_asset(alice, original_filename="street.jpg", status=Status.READY)
+    _with_text(report, "QUARTERLYHARBOURREPORT")
+    _with_text(other, "HARBOURVIEW CAFE")
+
+    response = _search(alice, "harbour report", mode="keyword")
+    assert [hit.asset.pk for hit in response.hits] == [report.pk]  # "harbourreport" is in no document
+    assert response.hits[0].explanation["matched"] == [
+        {"field": "text in the picture", "terms": ["harbour", "report"]}]
+    assert {hit.asset.pk for hit in _search(alice, "harbour", mode="keyword").hits} == {report.pk, other.pk}
 
 
 def test_the_words_apart_still_match_as_words_and_an_ordinary_query_is_unchanged(alice):
