@@ -74,8 +74,8 @@ def query_key(query: str) -> str | None:
 
 
 def is_code(query: str) -> bool:
-    """A query that is one identifier holding a digit ("c4e91b07", "DSCN9999", "A7-3310B"): a code,
-    not words, even where separators join words ("t-shirt", "sunset.jpg")."""
+    """A query that is one identifier holding a digit ("c4e91b07", "DSCN9999", "A7-3310B"). Words
+    joined by separators ("t-shirt", "sunset.jpg") are identifiers but not codes."""
     key = query_key(query)
     return key is not None and _has_digit(key)
 
