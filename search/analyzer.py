@@ -183,6 +183,16 @@ def normalize(text: str) -> str:
     return folded if folded.isascii() else _fold_latin(folded)
 
 
+@cache
+def latin_folding_table() -> tuple[str, str]:
+    """(letters, their folds) for SQL's translate(): each Latin letter up to U+024F that `normalize`
+    folds to one ASCII letter, upper and lower case, so that a filter inside the database folds as
+    the analyzer does (the few that fold to two letters, "æ" and "ß", stay as they are there)."""
+    pairs = [(letter, normalize(letter)) for letter in map(chr, range(0xC0, 0x250)) if letter.isalpha()]
+    kept = [(letter, fold) for letter, fold in pairs if len(fold) == 1 and fold.isascii() and fold != letter]
+    return "".join(letter for letter, _ in kept), "".join(fold for _, fold in kept)
+
+
 def _bigrams(run: str) -> Iterable[str]:
     if len(run) == 1:
         return (run,)

@@ -101,6 +101,19 @@ def test_places_come_from_the_place_finding_or_the_embedded_metadata(alice):
 
 
 @pytest.mark.django_db
+def test_a_place_filter_folds_accents_and_case_as_words_do(alice):
+    zurich = make_asset(alice, title="lake")
+    Analysis.objects.create(asset=zurich, analyser="place", model_id="geonames", text="Zurich, Zurich, Switzerland",
+                            data={"city": "Zurich", "country": "Switzerland"})
+    sao_paulo = make_asset(alice, title="lake", exif={"embedded": {"city": "São Paulo", "country": "BRASIL"}})
+    make_asset(alice, title="lake", exif={"embedded": {"city": "Paris"}})
+    assert _ids(alice, "lake place:Zürich") == [zurich.pk]
+    assert _ids(alice, 'lake place:"sao paulo"') == _ids(alice, 'lake place:"SÃO PAULO"') == [sao_paulo.pk]
+    assert _ids(alice, "lake place:brasil") == [sao_paulo.pk]
+    assert _ids(alice, "lake place:100%") == []  # LIKE's wildcards are the value's own characters
+
+
+@pytest.mark.django_db
 def test_excluded_words_and_phrases(alice):
     night = make_asset(alice, description="harbour lights at night")
     day = make_asset(alice, description="harbour in the golden hour")
