@@ -37,7 +37,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from assets.documents import ASSET_COLUMNS, BY_NAME, field_texts
 
@@ -136,25 +136,31 @@ def _split_words():
     return wordninja.split
 
 
-def run_together_words(token: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)  # a library's recognised text repeats its words; a split costs ~0.3 ms
+def run_together_words(token: str) -> tuple[str, ...]:
     """The words of a token of letters that is several words run together
     ("quarterlyharbourreport" -> quarterly, harbour, report); nothing for one word, or a token
     with digits (`analyze` gives "welcomehome2024" its letters as a token of their own). Latin
     letters only: the analyzer has folded their accents."""
     if len(token) < MIN_RUN or not _LETTERS.fullmatch(token):
-        return []
+        return ()
     pieces = _split_words()(token)
-    return [piece for piece in pieces if len(piece) >= MIN_PIECE] if len(pieces) > 1 else []
+    return tuple(piece for piece in pieces if len(piece) >= MIN_PIECE) if len(pieces) > 1 else ()
 
 
-def field_analyze(name: str, text: str) -> list[str]:
+def field_analyze(name: str, text: str, *, wanted: set[str] | None = None) -> list[str]:
     """`analyze` of one field of the document: with each word's plurals after it where the field
     holds nouns (`Field.nouns`), and the words of runs of words after the run where the field's
-    words may run together (`Field.joined`)."""
+    words may run together (`Field.joined`).
+
+    `wanted`: the caller only asks which of these terms the field holds (an explanation), so a run
+    is split only when a wanted term is inside it: a substring test instead of a split (0.3 ms)
+    for every long word of every result's text."""
     tokens = analyze(text)
     field = BY_NAME[name]
     if field.joined:
-        tokens = [form for token in tokens for form in (token, *run_together_words(token))]
+        tokens = [form for token in tokens for form in (token, *(
+            run_together_words(token) if wanted is None or any(term in token for term in wanted) else ()))]
     if field.nouns:
         tokens = [form for token in tokens for form in (token, *plurals(token))]
     return tokens

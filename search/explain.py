@@ -22,7 +22,7 @@ def matched_fields(asset, query: str, *, key: str | None = None, joined: str | N
         text = texts.get(spec.name)
         if not text:
             continue
-        tokens = set(field_analyze(spec.name, text))
+        tokens = set(field_analyze(spec.name, text, wanted=terms))
         held = sorted(terms & tokens)
         if joined and joined in tokens:
             held.append(joined)
@@ -77,8 +77,8 @@ def add_moments(hits) -> None:
         if entry is None or not isinstance(frames, list):
             continue
         terms = {term.lower() for term in entry["terms"]}
-        holding = [f for f in frames
-                   if isinstance(f, dict) and terms & set(field_analyze(analyser, str(f.get("text", ""))))]
+        holding = [f for f in frames if isinstance(f, dict)
+                   and terms & set(field_analyze(analyser, str(f.get("text", "")), wanted=terms))]
         moments = [f["seconds"] for f in holding if isinstance(f.get("seconds"), int | float)][:MAX_MOMENTS]
         pages = [f["page"] for f in holding if isinstance(f.get("page"), int)][:MAX_PAGES_NAMED]
         if moments:

@@ -87,6 +87,12 @@ def test_text_in_the_picture_also_holds_the_words_of_runs_of_words():
     assert field_analyze("text_in_image", "写真展") == analyze("写真展")
 
 
+def test_asked_which_terms_a_field_holds_only_runs_that_hold_one_are_split():
+    tokens = field_analyze("text_in_image", "QUARTERLYHARBOURREPORT WELCOMEHOME", wanted={"harbour", "lake"})
+    assert "harbour" in tokens and "welcome" not in tokens
+    assert {"harbour", "welcome"} <= set(field_analyze("text_in_image", "QUARTERLYHARBOURREPORT WELCOMEHOME"))
+
+
 def test_latin_letters_lose_their_diacritics_and_other_scripts_keep_their_marks():
     assert analyze("Zürich Café") == analyze("ZURICH cafe") == ["zurich", "cafe"]
     assert analyze("Łódź Ærøskøbing São Paulo") == ["lodz", "aeroskobing", "sao", "paulo"]
