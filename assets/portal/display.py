@@ -192,7 +192,7 @@ def _details(finding: Analysis) -> list[str]:
     if finding.analyser == "labels":
         least = data.get("min_label")
         labels = [(name, p) for name, p in _named(data.get("labels"), "label", "probability")
-                  if isinstance(least, (int, float)) and p >= least]
+                  if _is_number(least) and p >= least]
         return [f"{name} {_percent(p)}" for name, p in labels + _named(data.get("terms"), "term", "probability")]
     if finding.analyser == "faces":
         return _confidences(data.get("faces"), "probability", data.get("min_probability"), ("face", "faces"))
@@ -211,8 +211,11 @@ def _named(items, name_key: str, share_key: str) -> list[tuple[str, float]]:
     if not isinstance(items, list):
         return []
     return [(item[name_key], float(item[share_key])) for item in items
-            if isinstance(item, dict) and isinstance(item.get(name_key), str)
-            and isinstance(item.get(share_key), (int, float)) and not isinstance(item.get(share_key), bool)]
+            if isinstance(item, dict) and isinstance(item.get(name_key), str) and _is_number(item.get(share_key))]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _confidences(items, key: str, least, nouns: tuple[str, str]) -> list[str]:
@@ -221,7 +224,7 @@ def _confidences(items, key: str, least, nouns: tuple[str, str]) -> list[str]:
     if not isinstance(items, list):
         return []
     scores = [(float(item[key]), bool(item.get("kept"))) for item in items
-              if isinstance(item, dict) and isinstance(item.get(key), (int, float))]
+              if isinstance(item, dict) and _is_number(item.get(key))]
     kept = sorted(score for score, counted in scores if counted)
     facts = []
     if kept:
@@ -229,7 +232,7 @@ def _confidences(items, key: str, least, nouns: tuple[str, str]) -> list[str]:
         sure = high if low == high else f"{low[:-1]}–{high}"
         facts.append(f"{len(kept)} {nouns[len(kept) != 1]}, {sure} sure")
     left_out = len(scores) - len(kept)
-    if left_out and isinstance(least, (int, float)):
+    if left_out and _is_number(least):
         facts.append(f"{left_out} more under {_percent(least)}, not counted")
     return facts
 
