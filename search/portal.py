@@ -186,9 +186,19 @@ def _results(response: SearchResponse, offset: int) -> list[Result]:
     return results
 
 
-def degraded_notices(degraded: dict[str, str], *, others_ran: bool) -> list[str]:
-    """One plain sentence per signal that could not run, saying what the results are based on."""
-    notices = []
+# How search.service and workers.realtime word a signal whose model this install lacks (weights not
+# here, a package not installed): the way this install is, not a passing fault.
+LACKING = "model unavailable: "
+
+
+def degraded_notices(degraded: dict[str, str], *, others_ran: bool) -> tuple[list[str], list[tuple[str, str]]]:
+    """One plain sentence per signal that could not run, saying what the results are based on:
+    (passing faults, shown as a warning; (signal, sentence) for models this install lacks).
+
+    A lacking model is said quietly beside the results: an offline install without CLIP would
+    otherwise put the same warning over every search. It stays a warning where nothing else could
+    answer, and for reranking, which the person asked for."""
+    passing, lacking = [], []
     for signal, reason in degraded.items():
         label = SIGNAL_SERVICE.get(signal, signal)
         if signal == "rerank":
@@ -197,8 +207,12 @@ def degraded_notices(degraded: dict[str, str], *, others_ran: bool) -> list[str]
             consequence = "results use the other signals"
         else:
             consequence = "no other signal could answer this search"
-        notices.append(f"{label} is unavailable right now: {reason}; {consequence}.")
-    return notices
+        if reason.startswith(LACKING) and others_ran and signal != "rerank":
+            lacking.append((label, f"{label} is not available in this install: {reason.removeprefix(LACKING)}; "
+                                   f"{consequence}."))
+        else:
+            passing.append(f"{label} is unavailable right now: {reason}; {consequence}.")
+    return passing, lacking
 
 
 def _result_context(response: SearchResponse, search_request: SearchRequest, *, pageable: bool = True) -> dict:
@@ -206,11 +220,13 @@ def _result_context(response: SearchResponse, search_request: SearchRequest, *, 
     reachable = min(response.total_candidates, MAX_WINDOW)  # a next page never lies past the ranked results
     ran = _ran(response)
     fusion = response.fusion or {}
+    notices, lacking = degraded_notices(response.degraded, others_ran=bool(ran))
     return {
         "response": response,
         "results": _results(response, offset),
         "ran": [SIGNAL_LABEL[name] for name in ran],
-        "notices": degraded_notices(response.degraded, others_ran=bool(ran)),
+        "notices": notices,
+        "lacking": lacking,
         "reranked": any(hit.explanation["rerank"] is not None for hit in response.hits),
         "unanswered": not ran,
         "fusion_label": FUSION_LABEL.get(fusion.get("method", ""), fusion.get("method", "")),

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from assets import actions
 from assets.models import ActiveModel, Asset, Embedding, EmbeddingStatus, Visibility
 from search.bm25 import bm25_scores
+from search.portal import degraded_notices
 from tests.conftest import make_jpeg, upload_bytes, wait_for
 from tests.portal.conftest import make_asset
 
@@ -215,6 +216,37 @@ def test_hybrid_search_names_degraded_signals_and_still_shows_keyword_results(br
     assert ">Reranked<" not in html  # asked for, but it did not happen
 
 
+def test_a_model_this_install_lacks_is_said_quietly_and_a_passing_fault_as_a_warning(browser, alice, no_worker):
+    """An offline install without CLIP weights: every search would carry the same warning. The
+    workers reported the model unavailable, so it is said once, folded, beside the results; the
+    text model timing out is a passing fault and stays a warning. Asked-for reranking that this
+    install lacks, and a search nothing else could answer, stay warnings too."""
+    target = upload(alice, "IMG_5195.jpg")
+    ActiveModel.objects.update_or_create(kind="image", defaults={
+        "available": False, "reason": "weights for ViT-B-32/laion2b_s34b_b79k are not in the local cache"})
+    page = browser(alice)
+    html = page.get("/search/", {"q": "IMG_5195 jpg", "mode": "hybrid"}).content.decode()
+    assert result_ids(page.get("/search/", {"q": "IMG_5195 jpg"}))[0] == target.pk
+    lacking = re.search(r'<details class="search-lacking muted" data-testid="search-lacking">(.*?)</details>', html,
+                        re.S)
+    assert lacking, html
+    assert "Not available in this install: semantic image search</summary>" in lacking.group(1)
+    assert ("Semantic image search is not available in this install: weights for ViT-B-32/laion2b_s34b_b79k are "
+            "not in the local cache; results use the other signals.") in lacking.group(1)
+    warning = re.search(r'<div class="alert alert--warning search-degraded".*?</div>\s*</div>', html, re.S).group(0)
+    assert "Semantic text search is unavailable right now: worker timeout" in warning
+    assert "Semantic image" not in warning
+
+    # Reranking is asked for: that it cannot happen here is a warning whatever the reason.
+    assert degraded_notices({"rerank": "model unavailable: not downloaded"}, others_ran=True) == (
+        ["Reranking is unavailable right now: model unavailable: not downloaded; results are in their fused order, "
+         "not reranked."], [])
+    ActiveModel.objects.update_or_create(kind="text", defaults={"available": False, "reason": "not downloaded"})
+    alone = page.get("/search/", {"q": "lighthouse", "mode": "semantic"}).content.decode()
+    assert 'data-testid="search-lacking"' not in alone  # nothing answered: that is no quiet matter
+    assert "Semantic image search is unavailable right now: model unavailable: weights for ViT-B-32" in alone
+
+
 def test_semantic_mode_with_no_worker_says_search_could_not_run(browser, alice, no_worker):
     make_asset(alice, title="lighthouse")
     html = browser(alice).get("/search/", {"q": "lighthouse", "mode": "semantic"}).content.decode()
@@ -327,7 +359,7 @@ def test_hybrid_search_and_similar_through_a_real_worker(celery_worker, alice):
 
     response = page.get("/search/", {"q": "dog", "mode": "semantic"})
     html = response.content.decode()
-    assert "unavailable right now" not in html
+    assert "unavailable right now" not in html and 'data-testid="search-lacking"' not in html
     assert result_ids(response)[0] == puppy.pk  # MiniLM: "dog" reads closer to the puppy than the car
     assert re.search(r'data-signal="semantic_text">\s*<th scope="row">Semantic text</th>\s*<td>[0-9.]+</td><td>#1</td>',
                      card(html, puppy.pk))
