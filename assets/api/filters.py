@@ -76,10 +76,10 @@ class AssetFilter(django_filters.FilterSet):
         return _having(queryset, facets.FACES_ANALYSER, value == "true")
 
     def filter_camera(self, queryset, name, value):
-        return queryset.filter(facets.camera_matches(value.strip())) if value.strip() else queryset
+        return facets.by_camera(queryset, value.strip()) if value.strip() else queryset
 
     def filter_place(self, queryset, name, value):
-        return queryset.filter(facets.place_matches(value.strip())) if value.strip() else queryset
+        return facets.by_place(queryset, value.strip()) if value.strip() else queryset
 
     def filter_missing(self, queryset, name, value):
         return queryset.missing_embedding(value)

@@ -212,9 +212,11 @@ class LibraryFilterForm(forms.Form):
         choices=[("", "Any type"), *MEDIA_TYPE_CHOICES], required=False, label="Type"
     )
     # What the facets link to (assets.facets): the camera as "make model", a place as "City, Country"
-    # (or a city or a country alone), the year a photo was taken.
-    camera = forms.CharField(required=False, max_length=300, label="Camera")
-    place = forms.CharField(required=False, max_length=300, label="Place")
+    # (or a city or a country alone), the year a photo was taken; typed text matches as a part.
+    camera = forms.CharField(required=False, max_length=300, label="Camera",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. canon"}))
+    place = forms.CharField(required=False, max_length=300, label="Place",
+                            widget=forms.TextInput(attrs={"placeholder": "e.g. paris"}))
     year = forms.IntegerField(required=False, min_value=1800, max_value=2200, label="Year taken")
     taken_from = _date_field("Taken from")
     taken_to = _date_field("Taken until")
@@ -260,9 +262,9 @@ class LibraryFilterForm(forms.Form):
         if data.get("media_type"):
             queryset = queryset.filter(media_type=data["media_type"])
         if data.get("camera", "").strip():
-            queryset = queryset.filter(facets.camera_matches(data["camera"].strip()))
+            queryset = facets.by_camera(queryset, data["camera"].strip())
         if data.get("place", "").strip():
-            queryset = queryset.filter(facets.place_matches(data["place"].strip()))
+            queryset = facets.by_place(queryset, data["place"].strip())
         if data.get("year") is not None:
             queryset = queryset.filter(taken_at__year=data["year"])
         for name, lookup in self.DATE_RANGES:

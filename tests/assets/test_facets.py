@@ -177,3 +177,42 @@ def test_the_api_filters_by_the_values_its_facets_give(alice, library, api_for):
     assert ids(place="Norway") == set()  # charlie's: not alice's to see
     assert ids(year=2008) == {a, b}
     assert api.get("/api/v1/assets/", {"year": "soon"}).status_code == 400
+
+
+def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(alice, charlie, api_for, client_for):
+    """The library's Camera and Place fields are typed into: "canon" finds every Canon and "Missouri"
+    the photos whose place finding names it, where only a facet's own value ("Canon Canon EOS 40D")
+    found anything before. A facet value still picks exactly what its link counted (not the Mark II).
+    Whether a value is a facet's is asked of what the caller sees: charlie's "Canon EOS" decides
+    nothing for alice."""
+    a = make_asset(alice, title="A", camera_make="Canon", camera_model="Canon EOS 40D")
+    mark = make_asset(alice, title="M", camera_make="Canon", camera_model="Canon EOS 40D Mark II")
+    nikon = make_asset(alice, title="N", camera_make="NIKON", camera_model="COOLPIX P6000")
+    make_asset(charlie, title="theirs", camera_make="Canon", camera_model="EOS")
+    claim = pipeline.claim_analysis(100, [a.pk, nikon.pk])
+    pipeline.finish_analysis(claim, [
+        pipeline.Finding(a.pk, "place", "place-v1", text="Blue Springs\nMissouri\nUnited States\nUSA",
+                         data={"nearest": "Blue Springs", "distance_km": 2.0, "region": "Missouri",
+                               "country": "United States"}),
+        pipeline.Finding(nikon.pk, "place", "place-v1", text="Siena\nTuscany\nItaly",
+                         data={"nearest": "Siena", "distance_km": 1.0, "region": "Tuscany", "country": "Italy"}),
+    ])
+    api = api_for(alice)
+
+    def ids(**params) -> set[int]:
+        response = api.get("/api/v1/assets/", params)
+        assert response.status_code == 200, response.content
+        return {r["id"] for r in response.json()["results"]}
+
+    assert ids(camera="Canon Canon EOS 40D") == {a.pk}  # the facet's value: exactly what it counted
+    assert ids(camera="canon") == ids(camera="EOS 40D") == ids(camera="canon eos") == {a.pk, mark.pk}
+    assert ids(camera="leica") == set()
+    assert ids(place="United States") == ids(place="missouri") == ids(place="USA") == ids(place="springs") == {a.pk}
+    assert ids(place="tuscany") == {nikon.pk}
+    client = client_for(alice)
+    assert {str(x) for x in client.get("/", {"camera": "coolpix"}).context["assets"]} == {"N"}
+    assert {str(x) for x in client.get("/", {"place": "Missouri"}).context["assets"]} == {"A"}
+    # As people see it: an editor's correction of the place is what a typed place finds.
+    actions.correct_analysis(alice, a.pk, "place", "Kansas City")
+    assert ids(place="kansas") == {a.pk}
+    assert ids(place="missouri") == set()
