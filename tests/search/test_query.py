@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from assets import actions
 from assets.models import Analysis, Asset
 from search.query import Period, parse, period_of
 from search.service import FILTERS, SearchRequest, search
@@ -111,6 +112,10 @@ def test_a_place_filter_folds_accents_and_case_as_words_do(alice):
     assert _ids(alice, 'lake place:"sao paulo"') == _ids(alice, 'lake place:"SÃO PAULO"') == [sao_paulo.pk]
     assert _ids(alice, "lake place:brasil") == [sao_paulo.pk]
     assert _ids(alice, "lake place:100%") == []  # LIKE's wildcards are the value's own characters
+    # The place as people see it: an editor's correction is what place: reads.
+    actions.correct_analysis(alice, zurich.pk, "place", "Geneva, Switzerland")
+    assert _ids(alice, "lake place:geneva") == [zurich.pk]
+    assert _ids(alice, "lake place:zurich") == []
 
 
 @pytest.mark.django_db
