@@ -18,6 +18,7 @@ from assets.representation import shown
 
 THUMBNAIL_SPEC = "max256"
 PREVIEW_SPEC = "max1024"
+SEASONS = ("winter", "spring", "summer", "autumn")  # the date analyser's words (workers/ml/analysers/dates.py)
 
 
 def _renditions(asset: Asset) -> list[Rendition]:
@@ -198,6 +199,10 @@ def _details(finding: Analysis) -> list[str]:
         return _confidences(data.get("faces"), "probability", data.get("min_probability"), ("face", "faces"))
     if finding.analyser == "text_in_image":
         return _confidences(data.get("lines"), "confidence", data.get("min_confidence"), ("line", "lines"))
+    if finding.analyser == "dates" and data.get("season") in SEASONS and data.get("hemisphere") == "southern":
+        # Why a July photo says "winter": its GPS position is south of the equator (without one, the
+        # analyser takes the north, which needs no saying).
+        return [f"{data['season']} in the southern hemisphere"]
     return []
 
 

@@ -105,6 +105,16 @@ def test_labels_people_and_text_say_how_sure_the_machine_was(client_for, alice):
     assert "<li>2 faces, 90–100% sure</li><li>1 more under 85%, not counted</li>" in finding_html(section, "faces")
     assert "<li>1 line, 98% sure</li><li>1 more under 80%, not counted</li>" in finding_html(section, "text_in_image")
 
+    # And why a July photo says "winter".
+    southern = make_asset(alice)
+    dates = analysed(southern, finding(southern, "dates", "July winter 2021", data={
+        "month": 7, "season": "winter", "year": 2021, "hemisphere": "southern"}))
+    assert "<li>winter in the southern hemisphere</li>" in finding_html(detected_html(client, dates), "dates")
+    northern = make_asset(alice)
+    dates = analysed(northern, finding(northern, "dates", "July summer 2021", data={
+        "month": 7, "season": "summer", "year": 2021, "hemisphere": "northern"}))
+    assert 'class="finding__details"' not in finding_html(detected_html(client, dates), "dates")
+
     # Once a person has corrected the labels, the machine's confidence is not shown beside their words.
     response = client.post(f"/assets/{asset.pk}/findings/labels/", {"action": "correct", "text": "lighthouse"})
     assert response.status_code == 302
