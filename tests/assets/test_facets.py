@@ -210,7 +210,10 @@ def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(ali
     assert ids(place="United States") == ids(place="missouri") == ids(place="USA") == ids(place="springs") == {a.pk}
     assert ids(place="tuscany") == {nikon.pk}
     client = client_for(alice)
-    assert {str(x) for x in client.get("/", {"camera": "coolpix"}).context["assets"]} == {"N"}
+    coolpix = client.get("/", {"camera": "coolpix"})
+    assert {str(x) for x in coolpix.context["assets"]} == {"N"}
+    assert "1 asset matches these filters" in coolpix.content.decode()
+    assert "2 assets match these filters" in client.get("/", {"camera": "canon"}).content.decode()
     assert {str(x) for x in client.get("/", {"place": "Missouri"}).context["assets"]} == {"A"}
     # As people see it: an editor's correction of the place is what a typed place finds.
     actions.correct_analysis(alice, a.pk, "place", "Kansas City")
