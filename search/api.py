@@ -122,10 +122,16 @@ def respond(request, response: SearchResponse, search_request: SearchRequest, *,
     )
 
 
+# The asset filters a search takes (_filtered_visible applies them by hand; drf-spectacular finds a
+# filterset on list views only), so the schema names them all, not just tag.
+FILTER_PARAMETERS = [OpenApiParameter(name, str, description=str(field.extra.get("help_text") or ""))
+                     for name, field in AssetFilter.base_filters.items()]
+
+
 class SearchView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(parameters=[SearchParams, OpenApiParameter("tag", str)], responses={200: dict})
+    @extend_schema(parameters=[SearchParams, *FILTER_PARAMETERS], responses={200: dict})
     def get(self, request):
         params = SearchParams(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -41,3 +41,14 @@ def test_public_api_docs_setting_opens_them(settings, client_for):
     assert anonymous.get("/api/schema/").status_code == 200
     assert anonymous.get("/api/docs/").status_code == 200
     assert anonymous.get("/api/v1/assets/").status_code == 401  # the API itself stays closed
+
+
+def test_the_search_endpoint_documents_every_asset_filter_it_takes(alice, client_for):
+    """The search applies the asset list's filters by hand, so the schema would otherwise name only
+    `tag`: a client reading the docs would not know that `has_people` or `place` narrow a search."""
+    schema = client_for(alice).get("/api/schema/", {"format": "json"}).json()
+    search = {p["name"]: p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"]}
+    listing = {p["name"] for p in schema["paths"]["/api/v1/assets/"]["get"]["parameters"]}
+    assert listing - {"page"} <= set(search)
+    assert "other text matches as a part" in search["camera"]["description"]
+    assert "true or false" in search["has_people"]["description"]
