@@ -5,7 +5,7 @@ filters applied: the library, later the search page), one GROUP BY statement per
 per asset in Python; each facet keeps its most common values. The SQL expressions that group the
 camera and place facets are the same ones the filters compare with (``camera_matches``,
 ``place_matches``), so a facet's link always finds the assets it counted; text a person typed that is
-no facet value matches as a part (``by_camera``, ``by_place``).
+no facet value matches where a word starts (``by_camera``, ``by_place``).
 
 Places come from the place analyser's findings: the place facet lists countries (every asset in the
 country) and cities with their country, side by side. A finding's ``data`` names its city as ``"city"``,
@@ -17,6 +17,7 @@ naming the nearest town would be wrong).
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
@@ -93,18 +94,27 @@ def place_matches(value: str) -> Exists:
     return Exists(places.filter(Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)))
 
 
+def starting_a_word(value: str) -> str:
+    """A PostgreSQL regular expression for `value`, taken literally, where a word starts: what a
+    person types as part of a name ("us" finds "USA", not "Russia" or "Australia"; "40d" finds
+    "EOS 40D")."""
+    return (r"\m" if value[:1].isalnum() else "") + re.escape(value)
+
+
 def by_camera(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     """The library's and the API's camera filter: a value the facet offers picks exactly what its link
-    counted; any other text a person typed is matched as a part of the camera, case ignored ("canon":
-    every Canon; "EOS 40D", the label a chip shows), as camera: in the search box is."""
+    counted; any other text a person typed is matched where a word of the camera starts, case ignored
+    ("canon": every Canon; "EOS 40D", the label a chip shows), as camera: in the search box is."""
     exact = queryset.filter(camera_matches(value))
-    return exact if exact.exists() else queryset.alias(_camera=CAMERA).filter(_camera__icontains=value)
+    if exact.exists():
+        return exact
+    return queryset.alias(_camera=CAMERA).filter(_camera__iregex=starting_a_word(value))
 
 
 def by_place(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     """The library's and the API's place filter: a value the facet offers picks exactly what its link
-    counted; any other text is matched as a part of the place finding as people see it, case ignored:
-    a region ("Missouri"), a district or another name of the country ("USA") finds it too.
+    counted; any other text is matched where a word of the place finding starts, as people see it,
+    case ignored: a region ("Missouri"), a district or another name of the country ("USA") finds it too.
 
     Whether a value is one of the facet's is asked of `queryset` itself, the caller's visible set: it
     never depends on assets the caller may not see."""
@@ -113,7 +123,7 @@ def by_place(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
         return exact
     shown = Coalesce("corrected_text", "text", output_field=CharField())
     named = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(_shown=shown)
-    return queryset.filter(Exists(named.filter(_shown__icontains=value)))
+    return queryset.filter(Exists(named.filter(_shown__iregex=starting_a_word(value))))
 
 
 TEXT_ANALYSER, FACES_ANALYSER = "text_in_image", "faces"

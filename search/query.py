@@ -6,9 +6,10 @@ field filters (tag:, camera:, place:, type:, before:, after:) and date phrases.
 - Words and phrases are what the signals score (BM25, text vectors, rerank); a phrase's words
   must also appear together, in order, in one field of a result.
 - -word (or -"two words") leaves out the assets whose document holds it.
-- tag:, camera:, place:, type: filter (case-insensitive; tag: is a whole tag, the others match a
-  part: camera:canon, place:paris, type:video or type:heic; type: knows what people call the
-  media types: type:photos is type:image). A value with spaces is quoted: place:"new york".
+- tag:, camera:, place:, type: filter (case-insensitive; tag: is a whole tag, camera: and place:
+  match where a word starts, type: a part of the MIME type: camera:canon, place:paris, type:video
+  or type:heic; type: knows what people call the media types: type:photos is type:image). A value
+  with spaces is quoted: place:"new york".
 - before:/after: take a year, a month (2019-05) or a day (2019-05-01) and mean strictly before
   its start or strictly after its end: after:2018 is 2019 on.
 - A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
@@ -222,15 +223,15 @@ def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
     for tag in parsed.tags:
         visible = visible.filter(_tags_line__contains=f"{_TAG_SEPARATOR}{tag.lower()}{_TAG_SEPARATOR}")
     for camera in parsed.cameras:
-        visible = visible.alias(_camera=facets.CAMERA).filter(_camera__icontains=camera)
+        visible = visible.alias(_camera=facets.CAMERA).filter(_camera__iregex=facets.starting_a_word(camera))
     if parsed.places:
         visible = visible.alias(_city=_folded(KT("exif__embedded__city")),
                                 _country=_folded(KT("exif__embedded__country")))
     for place in parsed.places:
-        wanted = normalize(place)
+        wanted = facets.starting_a_word(normalize(place))  # folded, as the texts are
         found = (Analysis.objects.filter(asset=OuterRef("pk"), analyser=facets.PLACE_ANALYSER)
-                 .alias(_text=_folded(Coalesce("corrected_text", "text"))).filter(_text__contains=wanted))
-        visible = visible.filter(Exists(found) | Q(_city__contains=wanted) | Q(_country__contains=wanted))
+                 .alias(_text=_folded(Coalesce("corrected_text", "text"))).filter(_text__regex=wanted))
+        visible = visible.filter(Exists(found) | Q(_city__regex=wanted) | Q(_country__regex=wanted))
     for kind in parsed.types:
         visible = visible.filter(Q(media_type__iexact=kind) | Q(mime_type__icontains=kind))
     if parsed.taken_before:

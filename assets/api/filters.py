@@ -60,11 +60,12 @@ class AssetFilter(django_filters.FilterSet):
     # "City, Country" or either alone, the year taken.
     camera = django_filters.CharFilter(
         method="filter_camera", max_length=300,
-        help_text='a camera facet value ("make model") picks exactly those; other text matches as a part: canon')
+        help_text='a camera facet value ("make model") picks exactly those; other text matches where a word '
+                  "starts: canon")
     place = django_filters.CharFilter(
         method="filter_place", max_length=300,
         help_text='a place facet value ("City, Country", a city or a country) picks exactly those; other text '
-                  "matches as a part of the place: missouri")
+                  "matches where a word of the place starts: missouri")
     year = django_filters.NumberFilter(field_name="taken_at", lookup_expr="year", min_value=1800, max_value=2200)
     missing_embedding = django_filters.ChoiceFilter(
         choices=EmbeddingKind.choices, method="filter_missing", help_text="no vector of this kind from the active model"

@@ -212,7 +212,7 @@ class LibraryFilterForm(forms.Form):
         choices=[("", "Any type"), *MEDIA_TYPE_CHOICES], required=False, label="Type"
     )
     # What the facets link to (assets.facets): the camera as "make model", a place as "City, Country"
-    # (or a city or a country alone), the year a photo was taken; typed text matches as a part.
+    # (or a city or a country alone), the year a photo was taken; typed text matches where a word starts.
     camera = forms.CharField(required=False, max_length=300, label="Camera",
                              widget=forms.TextInput(attrs={"placeholder": "e.g. canon"}))
     place = forms.CharField(required=False, max_length=300, label="Place",

@@ -189,8 +189,11 @@ def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(ali
     mark = make_asset(alice, title="M", camera_make="Canon", camera_model="Canon EOS 40D Mark II")
     nikon = make_asset(alice, title="N", camera_make="NIKON", camera_model="COOLPIX P6000")
     make_asset(charlie, title="theirs", camera_make="Canon", camera_model="EOS")
-    claim = pipeline.claim_analysis(100, [a.pk, nikon.pk])
+    moscow = make_asset(alice, title="R")
+    claim = pipeline.claim_analysis(100, [a.pk, nikon.pk, moscow.pk])
     pipeline.finish_analysis(claim, [
+        pipeline.Finding(moscow.pk, "place", "place-v1", text="Moscow\nRussia",
+                         data={"nearest": "Moscow", "distance_km": 3.0, "country": "Russia"}),
         pipeline.Finding(a.pk, "place", "place-v1", text="Blue Springs\nMissouri\nUnited States\nUSA",
                          data={"nearest": "Blue Springs", "distance_km": 2.0, "region": "Missouri",
                                "country": "United States"}),
@@ -209,6 +212,11 @@ def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(ali
     assert ids(camera="leica") == set()
     assert ids(place="United States") == ids(place="missouri") == ids(place="USA") == ids(place="springs") == {a.pk}
     assert ids(place="tuscany") == {nikon.pk}
+    # Where a word starts: "us" is the USA, not Russia; "40d" is the EOS 40D; "anon" is nobody's.
+    assert ids(place="us") == {a.pk}
+    assert ids(camera="40d") == {a.pk, mark.pk}
+    assert ids(camera="anon") == ids(place="ussia") == set()
+    assert ids(place="(") == set()  # taken literally, not as a pattern
     client = client_for(alice)
     coolpix = client.get("/", {"camera": "coolpix"})
     assert {str(x) for x in coolpix.context["assets"]} == {"N"}

@@ -50,5 +50,5 @@ def test_the_search_endpoint_documents_every_asset_filter_it_takes(alice, client
     search = {p["name"]: p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"]}
     listing = {p["name"] for p in schema["paths"]["/api/v1/assets/"]["get"]["parameters"]}
     assert listing - {"page"} <= set(search)
-    assert "other text matches as a part" in search["camera"]["description"]
+    assert "other text matches where a word starts" in search["camera"]["description"]
     assert "true or false" in search["has_people"]["description"]

@@ -112,6 +112,9 @@ def test_a_place_filter_folds_accents_and_case_as_words_do(alice):
     assert _ids(alice, 'lake place:"sao paulo"') == _ids(alice, 'lake place:"SÃO PAULO"') == [sao_paulo.pk]
     assert _ids(alice, "lake place:brasil") == [sao_paulo.pk]
     assert _ids(alice, "lake place:100%") == []  # LIKE's wildcards are the value's own characters
+    assert _ids(alice, "lake place:ich") == []  # where a word starts: not inside "Zurich"
+    assert _ids(alice, "lake place:zur") == [zurich.pk]
+    assert _ids(alice, "lake place:(") == _ids(alice, "lake place:.*") == []  # literal, not a pattern
     # The place as people see it: an editor's correction is what place: reads.
     actions.correct_analysis(alice, zurich.pk, "place", "Geneva, Switzerland")
     assert _ids(alice, "lake place:geneva") == [zurich.pk]
