@@ -18,6 +18,7 @@ naming the nearest town would be wrong).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
@@ -94,11 +95,18 @@ def place_matches(value: str) -> Exists:
     return Exists(places.filter(Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)))
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai...): a name there has no
+# word start inside it to wait for, so "新宿" must find "東京都新宿区" anywhere.
+UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN")
+
+
 def starting_a_word(value: str) -> str:
     """A PostgreSQL regular expression for `value`, taken literally, where a word starts: what a
     person types as part of a name ("us" finds "USA", not "Russia" or "Australia"; "40d" finds
-    "EOS 40D")."""
-    return (r"\m" if value[:1].isalnum() else "") + re.escape(value)
+    "EOS 40D"). In a script without spaces between words, anywhere."""
+    first = value[:1]
+    at_a_start = first.isalnum() and not unicodedata.name(first, "").startswith(UNSPACED_SCRIPTS)
+    return (r"\m" if at_a_start else "") + re.escape(value)
 
 
 def by_camera(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:

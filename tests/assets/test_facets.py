@@ -217,6 +217,9 @@ def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(ali
     assert ids(camera="40d") == {a.pk, mark.pk}
     assert ids(camera="anon") == ids(place="ussia") == set()
     assert ids(place="(") == set()  # taken literally, not as a pattern
+    # In a script without spaces between words there is no word start to wait for.
+    actions.correct_analysis(alice, nikon.pk, "place", "東京都新宿区")
+    assert ids(place="新宿") == {nikon.pk}
     client = client_for(alice)
     coolpix = client.get("/", {"camera": "coolpix"})
     assert {str(x) for x in coolpix.context["assets"]} == {"N"}
