@@ -40,7 +40,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, ExtractYear, NullIf, Trim
-from django.db.models.lookups import Exact, GreaterThan, IExact, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThan, IExact, IRegex, LessThanOrEqual
 
 from assets.models import Analysis, Asset
 
@@ -81,6 +81,10 @@ COUNTRY = Case(When(GreaterThan(_DISTANCE, COUNTRY_KM), then=None), default=Null
 PLACE = _concat_ws(CITY, COUNTRY)
 
 
+# A finding's text as people see it: a person's correction wins over the machine's.
+SHOWN_TEXT = Coalesce("corrected_text", "text", output_field=CharField())
+
+
 def camera_matches(value: str) -> IExact:
     """Assets whose camera ("make model", as the camera facet's values are) is this one."""
     return IExact(CAMERA, value)
@@ -113,36 +117,35 @@ def by_camera(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     """The library's and the API's camera filter: a value the facet offers picks exactly what its link
     counted; any other text a person typed is matched where a word of the camera starts, case ignored
     ("canon": every Canon; "EOS 40D", the label a chip shows), as camera: in the search box is."""
-    exact = queryset.filter(camera_matches(value))
-    if exact.exists():
-        return exact
-    return queryset.alias(_camera=CAMERA).filter(_camera__iregex=starting_a_word(value))
+    return _facet_value_or_typed(queryset, camera_matches(value), IRegex(CAMERA, starting_a_word(value)))
 
 
 def by_place(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     """The library's and the API's place filter: a value the facet offers picks exactly what its link
     counted; any other text is matched where a word of the place finding starts, as people see it,
-    case ignored: a region ("Missouri"), a district or another name of the country ("USA") finds it too.
+    case ignored: a region ("Missouri"), a district or another name of the country ("USA") finds it too."""
+    named = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(_shown=SHOWN_TEXT)
+    return _facet_value_or_typed(queryset, place_matches(value),
+                                 Exists(named.filter(_shown__iregex=starting_a_word(value))))
 
-    Whether a value is one of the facet's is asked of `queryset` itself, the caller's visible set: it
-    never depends on assets the caller may not see."""
-    exact = queryset.filter(place_matches(value))
-    if exact.exists():
-        return exact
-    shown = Coalesce("corrected_text", "text", output_field=CharField())
-    named = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(_shown=shown)
-    return queryset.filter(Exists(named.filter(_shown__iregex=starting_a_word(value))))
+
+def _facet_value_or_typed(queryset: QuerySet[Asset], exact, typed) -> QuerySet[Asset]:
+    """`exact` where some asset of `queryset` meets it (the value is one the facet offers), else
+    `typed`. Asked of `queryset` itself, the caller's visible set: what a filter means never depends
+    on assets the caller may not see."""
+    chosen = queryset.filter(exact)
+    return chosen if chosen.exists() else queryset.filter(typed)
 
 
 TEXT_ANALYSER, FACES_ANALYSER = "text_in_image", "faces"
 
 
 def has_finding(analyser: str) -> Exists:
-    """Assets for which `analyser` found something, as people see it: a person's correction wins, so a
-    finding corrected to nothing counts as none ("has text", "has people")."""
-    shown = Trim(Coalesce("corrected_text", "text", output_field=CharField()))
+    """Assets for which `analyser` found something, as people see it, so a finding corrected to
+    nothing counts as none ("has text", "has people")."""
     return Exists(
-        Analysis.objects.filter(asset=OuterRef("pk"), analyser=analyser).alias(_shown=shown).exclude(_shown="")
+        Analysis.objects.filter(asset=OuterRef("pk"), analyser=analyser).alias(_shown=Trim(SHOWN_TEXT))
+        .exclude(_shown="")
     )
 
 

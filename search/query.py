@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Concat, Lower
 
 from assets import facets
 from assets.documents import field_texts
@@ -230,7 +230,7 @@ def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
     for place in parsed.places:
         wanted = facets.starting_a_word(normalize(place))  # folded, as the texts are
         found = (Analysis.objects.filter(asset=OuterRef("pk"), analyser=facets.PLACE_ANALYSER)
-                 .alias(_text=_folded(Coalesce("corrected_text", "text"))).filter(_text__regex=wanted))
+                 .alias(_text=_folded(facets.SHOWN_TEXT)).filter(_text__regex=wanted))
         visible = visible.filter(Exists(found) | Q(_city__regex=wanted) | Q(_country__regex=wanted))
     for kind in parsed.types:
         visible = visible.filter(Q(media_type__iexact=kind) | Q(mime_type__icontains=kind))
