@@ -12,7 +12,9 @@ country) and cities with their country, side by side. A finding's ``data`` names
 or, as the GeoNames analyser (workers/ml/analysers/place.py) writes it, as the ``"nearest"`` place
 ``"distance_km"`` away, which counts as the photo's city within ``CITY_KM`` and its country within
 ``COUNTRY_KM``: the distances within which that analyser puts them in its text (farther out, at sea,
-naming the nearest town would be wrong).
+naming the nearest town would be wrong). A place a person corrected is counted as they wrote it, as
+one value ("Lyon, France"), and no longer under the machine's city and country; corrected to nothing,
+it counts nowhere.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ PLACE = _concat_ws(CITY, COUNTRY)
 
 # A finding's text as people see it: a person's correction wins over the machine's.
 SHOWN_TEXT = Coalesce("corrected_text", "text", output_field=CharField())
+# A corrected place is free text, with no city or country of its own to group by: it is a place
+# value by itself (NULL when corrected to nothing, or not corrected).
+CORRECTED_PLACE = NullIf(Trim("corrected_text"), Value(""), output_field=CharField())
+_MACHINES = Q(corrected_text__isnull=True)
 
 
 def camera_matches(value: str) -> IExact:
@@ -94,9 +100,10 @@ def place_matches(value: str) -> Exists:
     """Assets whose place finding names this place: "City, Country" (the place facet's city values), or a
     city or a country alone (a country value: every asset in that country)."""
     places = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(
-        _place=PLACE, _city=CITY, _country=COUNTRY
+        _place=PLACE, _city=CITY, _country=COUNTRY, _corrected=CORRECTED_PLACE
     )
-    return Exists(places.filter(Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)))
+    machine = Q(_place__iexact=value) | Q(_city__iexact=value) | Q(_country__iexact=value)
+    return Exists(places.filter((_MACHINES & machine) | Q(_corrected__iexact=value)))
 
 
 # Scripts written without spaces between words (Chinese, Japanese, Thai...): a name there has no
@@ -177,6 +184,32 @@ def _tags(ids: QuerySet, top: int) -> list[FacetValue]:
         return [FacetValue(tag, n, tag) for tag, n in cursor.fetchall()]
 
 
+def _places(ids: QuerySet, top: int) -> list[FacetValue]:
+    """Countries ("Italy": every asset in Italy), cities in their country ("Siena, Italy") and the places
+    people wrote, together. One value whatever its case or source: a correction "italy" counts with
+    the machine's Italy, as the filter (case ignored) finds them both."""
+    found = Analysis.objects.filter(asset__in=ids, analyser=PLACE_ANALYSER).order_by()
+    machine = found.filter(_MACHINES)
+    parts = [
+        machine.alias(_country=COUNTRY).exclude(_country__isnull=True).values(key=F("_country")),
+        machine.alias(_city=CITY).exclude(_city__isnull=True).values(key=PLACE),
+        found.alias(_corrected=CORRECTED_PLACE).exclude(_corrected__isnull=True).values(key=F("_corrected")),
+    ]
+    try:
+        compiled = [part.query.sql_with_params() for part in parts]
+    except EmptyResultSet:
+        return []
+    # A GROUP BY over the three parts, which Django's union() cannot be given.
+    union = " UNION ALL ".join(f"({sql})" for sql, _ in compiled)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(key) AS shown, count(*) AS n FROM ({union}) AS places GROUP BY lower(key) "
+            f"ORDER BY n DESC, shown LIMIT %s",
+            [*(param for _, params in compiled for param in params), top],
+        )
+        return [FacetValue(key, n, key) for key, n in cursor.fetchall()]
+
+
 def _grouped(rows, key: str, top: int) -> list:
     return list(rows.values(key).annotate(n=Count("pk")).order_by("-n", key)[:top])
 
@@ -190,15 +223,6 @@ def facets(queryset: QuerySet[Asset], top: int = TOP) -> dict[str, list[FacetVal
         assets.alias(_camera=CAMERA).exclude(_camera="").values(key=F("_camera"))
         .annotate(n=Count("pk"), make=Min("camera_make"), model=Min("camera_model")).order_by("-n", "key")[:top]
     )
-    found = Analysis.objects.filter(asset__in=ids, analyser=PLACE_ANALYSER)
-    # Countries ("Italy": every asset in Italy) and cities in their country ("Siena, Italy"), together.
-    countries = found.alias(_country=COUNTRY).exclude(_country__isnull=True)
-    cities = found.alias(_city=CITY).exclude(_city__isnull=True)
-    places = (
-        countries.values(key=F("_country")).annotate(n=Count("asset_id"))
-        .union(cities.values(key=PLACE).annotate(n=Count("asset_id")), all=True)
-        .order_by("-n", "key")[:top]
-    )
     years = (
         assets.filter(taken_at__isnull=False).annotate(year=ExtractYear("taken_at"))
         .values("year").annotate(n=Count("pk")).order_by("-n", "-year")[:top]
@@ -206,7 +230,7 @@ def facets(queryset: QuerySet[Asset], top: int = TOP) -> dict[str, list[FacetVal
     types = _grouped(assets.exclude(media_type=""), "media_type", top)
     return {
         "tags": _tags(ids, top),
-        "place": [FacetValue(row["key"], row["n"], row["key"]) for row in places],
+        "place": _places(ids, top),
         "camera": [
             FacetValue(row["key"], row["n"], _camera_label(row["make"], row["model"]))
             for row in cameras

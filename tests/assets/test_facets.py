@@ -106,6 +106,27 @@ def test_the_filters_find_what_each_facet_value_counted(alice, library):
     assert not visible.filter(facets.place_matches("Oslo")).exists()  # charlie's
 
 
+def test_a_corrected_place_is_counted_and_found_as_the_person_wrote_it(alice, library):
+    """An editor's correction moves the photo out of the machine's city and country, into the place
+    they wrote, in the counts and in the filter the count links to; corrected to nothing, nowhere."""
+    visible = Asset.objects.visible_to(alice)
+    actions.correct_analysis(alice, library["a"], "place", "Lyon, France")
+    actions.correct_analysis(alice, library["b"], "place", "  italy ")  # c's country, as typed
+    counts = facets.facets(visible)["place"]
+    assert counts == [FacetValue("Italy", 2, "Italy"), FacetValue("Lyon, France", 1, "Lyon, France")]
+    for value in counts:
+        assert visible.filter(facets.place_matches(value.value)).count() == value.count, value
+    assert list(visible.filter(facets.place_matches("lyon, france")).values_list("pk", flat=True)) == [
+        library["a"].pk]
+    assert not visible.filter(facets.place_matches("Siena")).exists()  # the machine's city, corrected away
+    actions.correct_analysis(alice, library["c"], "place", "")  # no place at all
+    assert {(v.value, v.count) for v in facets.facets(visible)["place"]} == {("italy", 1), ("Lyon, France", 1)}
+    assert list(visible.filter(facets.place_matches("Italy")).values_list("pk", flat=True)) == [library["b"].pk]
+    actions.correct_analysis(alice, library["a"], "place", None)  # back to the machine's
+    assert facets.facets(visible)["place"] == [FacetValue("Italy", 2, "Italy"),  # a's machine Italy, b's "italy"
+                                                FacetValue("Siena, Italy", 1, "Siena, Italy")]
+
+
 def test_the_place_analysers_nearest_place_is_the_city_within_its_distances(alice):
     """As workers/ml/analysers/place.py reports: the nearest GeoNames place and how far it is."""
     near, region, sea, odd = (make_asset(alice) for _ in range(4))
