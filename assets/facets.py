@@ -188,24 +188,24 @@ def _places(ids: QuerySet, top: int) -> list[FacetValue]:
     """Countries ("Italy": every asset in Italy), cities in their country ("Siena, Italy") and the places
     people wrote, together. One value whatever its case or source: a correction "italy" counts with
     the machine's Italy, as the filter (case ignored) finds them both."""
-    found = Analysis.objects.filter(asset__in=ids, analyser=PLACE_ANALYSER).order_by()
-    machine = found.filter(_MACHINES)
-    parts = [
-        machine.alias(_country=COUNTRY).exclude(_country__isnull=True).values(key=F("_country")),
-        machine.alias(_city=CITY).exclude(_city__isnull=True).values(key=PLACE),
-        found.alias(_corrected=CORRECTED_PLACE).exclude(_corrected__isnull=True).values(key=F("_corrected")),
-    ]
+    found = (
+        Analysis.objects.filter(asset__in=ids, analyser=PLACE_ANALYSER).order_by().alias(_city=CITY)
+        .values(country=Case(When(_MACHINES, then=COUNTRY), default=None, output_field=CharField()),
+                city=Case(When(_MACHINES & Q(_city__isnull=False), then=PLACE), When(_MACHINES, then=None),
+                          default=CORRECTED_PLACE, output_field=CharField()))
+    )
     try:
-        compiled = [part.query.sql_with_params() for part in parts]
+        sql, params = found.query.sql_with_params()
     except EmptyResultSet:
         return []
-    # A GROUP BY over the three parts, which Django's union() cannot be given.
-    union = " UNION ALL ".join(f"({sql})" for sql, _ in compiled)
+    # Each finding gives its country and its city (or the place a person wrote) to one GROUP BY: a
+    # single pass over the findings, in a shape Django's ORM does not write.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT min(key) AS shown, count(*) AS n FROM ({union}) AS places GROUP BY lower(key) "
-            f"ORDER BY n DESC, shown LIMIT %s",
-            [*(param for _, params in compiled for param in params), top],
+            f"SELECT min(key) AS shown, count(*) AS n FROM ({sql}) AS f, "
+            f"LATERAL (VALUES (f.country), (f.city)) AS v(key) WHERE key IS NOT NULL "
+            f"GROUP BY lower(key) ORDER BY n DESC, shown LIMIT %s",
+            [*params, top],
         )
         return [FacetValue(key, n, key) for key, n in cursor.fetchall()]
 
