@@ -22,6 +22,30 @@ def test_anonymous_is_sent_to_login(client, path):
     assert response["Location"] == f"/accounts/login/?next={path}"
 
 
+def test_a_long_search_link_comes_back_after_login_at_its_own_length(client, alice):
+    """The login URL holds the page to come back to once more encoded: a Chinese search link (9 bytes
+    a character) must not come back at 15 a character, past the web server's request line limit,
+    and what is reserved in it ("&" inside the query) must keep its meaning."""
+    from urllib.parse import quote, urlencode
+
+    query = "东京塔的夜景" * 100 + " a&b=c 100%"
+    link = "/search/?" + urlencode({"q": query, "mode": "keyword"})
+    response = client.get(link)
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/accounts/login/?next=")
+    assert len(location) < len(link) + 64, (len(location), len(link))
+    signed_in = client.post(location, {"username": "alice", "password": "alice-pw"})
+    assert signed_in.status_code == 302
+    back = signed_in["Location"]
+    assert back.startswith("/search/?") and len(back) < len(link) + 64
+    page = client.get(back)
+    assert page.status_code == 200
+    assert page.context["params"].query == query
+    assert page.context["params"].mode == "keyword"
+    assert quote("东") in back  # sent back encoded, as a Location header must be
+
+
 def test_anonymous_post_changes_nothing(client, alice):
     asset = make_asset(alice, title="Kept")
     response = client.post(f"/assets/{asset.pk}/edit/", {"title": "Changed", "visibility": "private"})
