@@ -97,7 +97,7 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
         "uid, owner_id, team_id, visibility, blob_id, original_filename, title, description, tags, caption, sha256, "
         "mime_type, media_type, byte_size, exif, camera_make, camera_model, lens, status, error, status_changed_at, "
         "processing_attempts, embedding_status, embedding_error, embedding_attempts, analysis_status, analysis_error, "
-        "analysis_attempts, created_at, updated_at"
+        "analysis_attempts, created_at, updated_at, media_info"
     )
     visibilities = ["organisation"] * 7 + ["team"] * 2 + ["private"]
     # Every synthetic asset points at one stored file: search never opens it.
@@ -142,6 +142,7 @@ def load_assets(n: int, owner, teams: list[Team]) -> list[int]:
                         1,
                         now,
                         now,
+                        "{}",
                     )
                 )
         cursor.execute("SELECT id FROM assets_asset ORDER BY id")
