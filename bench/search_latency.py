@@ -258,9 +258,10 @@ def rank_bm25_reference(n: int, queries, sample: int) -> float:
 
 def build(size: int, results: dict) -> tuple[np.ndarray, np.ndarray]:
     """Load the corpus and build every index; returns the text and image centroids."""
-    user = get_user_model().objects.create_user(BENCH_USER, is_staff=True)
-    teams = [Team.objects.create(name=f"team {i}", slug=f"team-{i}") for i in range(TEAMS)]
-    Membership.objects.create(team=teams[0], user=user, role=Role.VIEWER)
+    # get_or_create: a kept database whose earlier build failed has these rows and no assets.
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER, defaults={"is_staff": True})
+    teams = [Team.objects.get_or_create(slug=f"team-{i}", defaults={"name": f"team {i}"})[0] for i in range(TEAMS)]
+    Membership.objects.get_or_create(team=teams[0], user=user, defaults={"role": Role.VIEWER})
     started = time.perf_counter()
     ids = load_assets(size, user, teams)
     results["load_rows_s"] = time.perf_counter() - started

@@ -19,6 +19,7 @@ from assets.representation import shown
 THUMBNAIL_SPEC = "max256"
 PREVIEW_SPEC = "max1024"
 SEASONS = ("winter", "spring", "summer", "autumn")  # the date analyser's words (workers/ml/analysers/dates.py)
+PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")  # and its parts of the day
 
 
 def _renditions(asset: Asset) -> list[Rendition]:
@@ -199,11 +200,22 @@ def _details(finding: Analysis) -> list[str]:
         return _confidences(data.get("faces"), "probability", data.get("min_probability"), ("face", "faces"))
     if finding.analyser == "text_in_image":
         return _confidences(data.get("lines"), "confidence", data.get("min_confidence"), ("line", "lines"))
-    if finding.analyser == "dates" and data.get("season") in SEASONS and data.get("hemisphere") == "southern":
+    if finding.analyser == "dates":
+        return _date_details(data)
+    return []
+
+
+def _date_details(data: dict) -> list[str]:
+    details = []
+    if data.get("season") in SEASONS and data.get("hemisphere") == "southern":
         # Why a July photo says "winter": its GPS position is south of the equator (without one, the
         # analyser takes the north, which needs no saying).
-        return [f"{data['season']} in the southern hemisphere"]
-    return []
+        details.append(f"{data['season']} in the southern hemisphere")
+    hour = data.get("hour")
+    if data.get("part_of_day") in PARTS_OF_DAY and isinstance(hour, int) and not isinstance(hour, bool):
+        # Why "night" for a photo whose time reads as morning in UTC: the camera's own clock.
+        details.append(f"{data['part_of_day']}: {hour:02d}:00-{hour:02d}:59 by the camera's clock")
+    return details
 
 
 def _percent(share: float) -> str:

@@ -114,6 +114,11 @@ def test_labels_people_and_text_say_how_sure_the_machine_was(client_for, alice):
     dates = analysed(northern, finding(northern, "dates", "July summer 2021", data={
         "month": 7, "season": "summer", "year": 2021, "hemisphere": "northern"}))
     assert 'class="finding__details"' not in finding_html(detected_html(client, dates), "dates")
+    # And why a photo whose UTC time is morning says "night": the camera's own clock.
+    late = make_asset(alice)
+    dates = analysed(late, finding(late, "dates", "July summer 2021 night", data={
+        "month": 7, "season": "summer", "year": 2021, "hemisphere": "northern", "hour": 23, "part_of_day": "night"}))
+    assert "<li>night: 23:00-23:59 by the camera&#x27;s clock</li>" in finding_html(detected_html(client, dates), "dates")
 
     # Once a person has corrected the labels, the machine's confidence is not shown beside their words.
     response = client.post(f"/assets/{asset.pk}/findings/labels/", {"action": "correct", "text": "lighthouse"})

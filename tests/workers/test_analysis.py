@@ -191,6 +191,29 @@ def test_analysers_load_and_run_on_one_kept_thread_and_a_hang_retires_it(alice, 
     assert "timed out" in Analysis.objects.get(asset_id=ids[0], analyser="dates").error
 
 
+def test_the_part_of_the_day_reads_the_cameras_own_clock():
+    """"night" for 23:10 where the photo was taken, though that instant is the next morning in UTC;
+    a date with no wall clock behind it (a video's container time) gets no part of the day."""
+    from workers.ml.analysers import Subject
+
+    def taken(iso: str) -> Subject:
+        when = dt.datetime.fromisoformat(iso)
+        return Subject(1, None, when.astimezone(dt.UTC), exif={"taken_at": when.isoformat()})
+
+    results = DateWords().analyse([taken("2019-07-04T23:10:00-07:00"), taken("2019-07-04T04:59:00+00:00"),
+                                   taken("2019-07-04T05:00:00+09:00"), taken("2019-07-04T12:00:00+02:00"),
+                                   taken("2019-07-04T20:59:59+05:30"),
+                                   Subject(2, None, dt.datetime(2019, 7, 4, 23, tzinfo=dt.UTC))])
+    assert [r.data.get("part_of_day") for r in results] == ["night", "night", "morning", "afternoon", "evening",
+                                                             None]
+    assert results[0].text == "July summer 2019 night"  # the month of the instant, as the date filters have it
+    assert results[0].data["hour"] == 23
+    odd = DateWords().analyse([Subject(3, None, dt.datetime(2019, 7, 4, tzinfo=dt.UTC), exif={"taken_at": "noon"}),
+                               Subject(4, None, dt.datetime(2019, 7, 4, tzinfo=dt.UTC), exif={"taken_at": 7}),
+                               taken("2019-07-04T00:00:00+00:00")])  # no time of day: an unset clock's midnight
+    assert [r.text for r in odd] == ["July summer 2019"] * 3
+
+
 def test_date_words_follow_the_hemisphere_and_colours_name_what_covers_the_picture():
     from workers.ml.analysers import Subject
 
