@@ -42,9 +42,10 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, ExtractYear, NullIf, Trim
-from django.db.models.lookups import Exact, GreaterThan, IExact, IRegex, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThan, IExact, IRegex, LessThanOrEqual, Regex
 
 from assets.models import Analysis, Asset
+from mediavault.folding import folded_in_sql, normalize
 
 TOP = 12  # values kept per facet
 FACETS = ("tags", "place", "camera", "year", "type")
@@ -129,11 +130,21 @@ def by_camera(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
 
 def by_place(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     """The library's and the API's place filter: a value the facet offers picks exactly what its link
-    counted; any other text is matched where a word of the place finding starts, as people see it,
-    case ignored: a region ("Missouri"), a district or another name of the country ("USA") finds it too."""
-    named = Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER).alias(_shown=SHOWN_TEXT)
-    return _facet_value_or_typed(queryset, place_matches(value),
-                                 Exists(named.filter(_shown__iregex=starting_a_word(value))))
+    counted; any other text is a typed place (`typed_place`)."""
+    return _facet_value_or_typed(queryset, place_matches(value), typed_place(value))
+
+
+def typed_place(value: str) -> Q:
+    """Assets whose place, as people see it, has a word starting with `value`: the place finding (a
+    region, "Missouri", or another name of the country, "USA", finds it too) or the city or country
+    embedded in the file. Case and Latin accents are ignored on both sides ("zurich" finds "Zürich",
+    "zürich" the GeoNames "Zurich"). The library's and the API's typed place and place: in the
+    search box are this one condition."""
+    wanted = starting_a_word(normalize(value))  # folded, as the texts are below
+    named = (Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER)
+             .alias(_shown=folded_in_sql(SHOWN_TEXT)).filter(_shown__regex=wanted))
+    embedded = [Regex(folded_in_sql(KT(f"exif__embedded__{key}")), Value(wanted)) for key in ("city", "country")]
+    return Q(Exists(named)) | Q(embedded[0]) | Q(embedded[1])
 
 
 def _facet_value_or_typed(queryset: QuerySet[Asset], exact, typed) -> QuerySet[Asset]:

@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from assets.documents import ASSET_COLUMNS, BY_NAME, field_texts
+from mediavault.folding import normalize
 
 # Longest token kept: a SHA-256 in hex fits; longer runs are cut, identically for queries.
 MAX_TOKEN_CHARS = 64
@@ -164,39 +165,6 @@ def field_analyze(name: str, text: str, *, wanted: set[str] | None = None) -> li
     if field.nouns:
         tokens = [form for token in tokens for form in (token, *plurals(token))]
     return tokens
-
-
-# Latin letters that carry their mark inside them (no decomposition): Lucene's ASCIIFoldingFilter's.
-_LATIN_LETTERS = {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h"}
-
-
-def _fold_latin(text: str) -> str:
-    """Latin letters without their diacritics ("zürich" -> "zurich", "łódź" -> "lodz"): marks
-    are dropped only after a Latin letter, so other scripts' vowel signs and marks stay."""
-    out: list[str] = []
-    latin = False
-    for char in unicodedata.normalize("NFD", text):
-        if latin and unicodedata.combining(char):
-            continue
-        char = _LATIN_LETTERS.get(char, char)
-        latin = "a" <= char[-1] <= "z"
-        out.append(char)
-    return unicodedata.normalize("NFKC", "".join(out))
-
-
-def normalize(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return folded if folded.isascii() else _fold_latin(folded)
-
-
-@cache
-def latin_folding_table() -> tuple[str, str]:
-    """(letters, their folds) for SQL's translate(): each Latin letter up to U+024F that `normalize`
-    folds to one ASCII letter, upper and lower case, so that a filter inside the database folds as
-    the analyzer does (the few that fold to two letters, "æ" and "ß", stay as they are there)."""
-    pairs = [(letter, normalize(letter)) for letter in map(chr, range(0xC0, 0x250)) if letter.isalpha()]
-    kept = [(letter, fold) for letter, fold in pairs if len(fold) == 1 and fold.isascii() and fold != letter]
-    return "".join(letter for letter, _ in kept), "".join(fold for _, fold in kept)
 
 
 def _bigrams(run: str) -> Iterable[str]:

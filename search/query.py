@@ -27,13 +27,12 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, TextField, Value
-from django.db.models.fields.json import KT
 from django.db.models.functions import Concat, Lower
 
 from assets import facets
 from assets.documents import field_texts
 from assets.models import Analysis
-from search.analyzer import analyze, latin_folding_table, normalize
+from search.analyzer import analyze
 from search.models import Posting
 
 FIELDS = ("tag", "camera", "place", "type", "before", "after")
@@ -206,13 +205,6 @@ PHRASE_TERMS_IN_SQL = 8
 _TAG_SEPARATOR = "\x1f"  # cannot occur in a tag (control characters are refused at the door)
 
 
-def _folded(text) -> Lower:
-    """`text` folded in SQL as `normalize` folds words: Latin accents off, lower case, so that
-    place:zurich finds "Zürich" and place:zürich the GeoNames "Zurich"."""
-    letters, folds = latin_folding_table()
-    return Lower(Func(text, Value(letters), Value(folds), function="translate", output_field=TextField()))
-
-
 def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
     """`visible` narrowed by the query's filters, exclusions and phrases' words (their order is
     checked on the ranked results: `phrase_holds`)."""
@@ -224,14 +216,8 @@ def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
         visible = visible.filter(_tags_line__contains=f"{_TAG_SEPARATOR}{tag.lower()}{_TAG_SEPARATOR}")
     for camera in parsed.cameras:
         visible = visible.alias(_camera=facets.CAMERA).filter(_camera__iregex=facets.starting_a_word(camera))
-    if parsed.places:
-        visible = visible.alias(_city=_folded(KT("exif__embedded__city")),
-                                _country=_folded(KT("exif__embedded__country")))
     for place in parsed.places:
-        wanted = facets.starting_a_word(normalize(place))  # folded, as the texts are
-        found = (Analysis.objects.filter(asset=OuterRef("pk"), analyser=facets.PLACE_ANALYSER)
-                 .alias(_text=_folded(facets.SHOWN_TEXT)).filter(_text__regex=wanted))
-        visible = visible.filter(Exists(found) | Q(_city__regex=wanted) | Q(_country__regex=wanted))
+        visible = visible.filter(facets.typed_place(place))
     for kind in parsed.types:
         visible = visible.filter(Q(media_type__iexact=kind) | Q(mime_type__icontains=kind))
     if parsed.taken_before:

@@ -251,3 +251,34 @@ def test_a_typed_camera_or_place_matches_as_a_part_and_a_facet_value_exactly(ali
     actions.correct_analysis(alice, a.pk, "place", "Kansas City")
     assert ids(place="kansas") == {a.pk}
     assert ids(place="missouri") == set()
+
+
+def test_a_typed_place_in_the_library_is_read_as_place_in_the_search_box(alice, charlie, api_for, client_for):
+    """The library's Place field and the search box's place: are one condition (facets.typed_place):
+    accents and case folded on both sides, the city and country embedded in the file read too. The
+    library used to compare the finding's text alone, unfolded: "zurich" found no "Zürich" there,
+    and a photo with an XMP city but no GPS was found by search and not by the library."""
+    from search.query import narrow, parse
+
+    zurich = make_asset(alice, title="lake")
+    placed((zurich, {"city": "Zürich", "country": "Switzerland"}))
+    embedded = make_asset(alice, title="square", exif={"embedded": {"city": "São Paulo", "country": "BRASIL"}})
+    paris = make_asset(alice, title="street", exif={"embedded": {"city": "Paris"}})
+    make_asset(charlie, title="theirs", exif={"embedded": {"city": "Zurich"}})
+    visible = Asset.objects.visible_to(alice)
+    api = api_for(alice)
+
+    def library(value: str) -> set[int]:
+        response = api.get("/api/v1/assets/", {"place": value})
+        assert response.status_code == 200, response.content
+        return {r["id"] for r in response.json()["results"]}
+
+    def search_box(value: str) -> set[int]:
+        return set(narrow(visible, parse(f'place:"{value}"')).values_list("pk", flat=True))
+
+    expected = {"zurich": {zurich.pk}, "ZÜRICH": {zurich.pk}, "zür": {zurich.pk}, "sao paulo": {embedded.pk},
+                "brasil": {embedded.pk}, "paris": {paris.pk}, "ich": set(), ".*": set(), "oslo": set()}
+    for value, wanted in expected.items():
+        assert library(value) == search_box(value) == wanted, value
+    client = client_for(alice)
+    assert {str(x) for x in client.get("/", {"place": "sao paulo"}).context["assets"]} == {"square"}
