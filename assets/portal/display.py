@@ -202,6 +202,8 @@ def _details(finding: Analysis) -> list[str]:
         return _confidences(data.get("lines"), "confidence", data.get("min_confidence"), ("line", "lines"))
     if finding.analyser == "dates":
         return _date_details(data)
+    if finding.analyser == "place" and data.get("source") == "file":
+        return ["as the file names it: no GPS position"]  # why a place with no map
     return []
 
 

