@@ -44,11 +44,15 @@ FROM unnest(%s::text[]) AS g(gram)
 """
 
 # Candidates from one trigram's postings, checked against the whole fragment; prefixes first,
-# then shorter names, then by id.
+# then shorter names, then by id. The postings are read first, as an array (an InitPlan), and the
+# documents probed by primary key: as a join, PostgreSQL took the LIKE for rare (it cannot see how
+# many names hold a fragment) and scanned every document instead, 70-130 ms at 1M names against
+# 4-8 ms this way for the same rows (bench/RESULTS.md, search_latency 2026-12-04).
 _FROM_GRAM = """
 SELECT d.asset_id, d.name LIKE %s AS prefix
-FROM search_namegram n JOIN search_document d ON d.asset_id = n.asset_id
-WHERE n.gram = %s AND d.name LIKE %s {where}
+FROM search_document d
+WHERE d.asset_id = ANY(ARRAY(SELECT n.asset_id FROM search_namegram n WHERE n.gram = %s))
+  AND d.name LIKE %s {where}
 ORDER BY prefix DESC, length(d.name), d.asset_id
 LIMIT %s
 """
