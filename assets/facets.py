@@ -44,6 +44,7 @@ from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, ExtractYear, NullIf, Trim
 from django.db.models.lookups import Exact, GreaterThan, IExact, IRegex, LessThanOrEqual, Regex
 
+from assets.metadata import PLACE_FIELDS
 from assets.models import Analysis, Asset
 from mediavault.folding import folded_in_sql, normalize
 
@@ -136,15 +137,17 @@ def by_place(queryset: QuerySet[Asset], value: str) -> QuerySet[Asset]:
 
 def typed_place(value: str) -> Q:
     """Assets whose place, as people see it, has a word starting with `value`: the place finding (a
-    region, "Missouri", or another name of the country, "USA", finds it too) or the city or country
-    embedded in the file. Case and Latin accents are ignored on both sides ("zurich" finds "Zürich",
-    "zürich" the GeoNames "Zurich"). The library's and the API's typed place and place: in the
-    search box are this one condition."""
+    region, "Missouri", or another name of the country, "USA", finds it too) or a place field
+    embedded in the file (its location, city, region or country). Case and Latin accents are ignored
+    on both sides ("zurich" finds "Zürich", "zürich" the GeoNames "Zurich"). The library's and the
+    API's typed place and place: in the search box are this one condition."""
     wanted = starting_a_word(normalize(value))  # folded, as the texts are below
     named = (Analysis.objects.filter(asset=OuterRef("pk"), analyser=PLACE_ANALYSER)
              .alias(_shown=folded_in_sql(SHOWN_TEXT)).filter(_shown__regex=wanted))
-    embedded = [Regex(folded_in_sql(KT(f"exif__embedded__{key}")), Value(wanted)) for key in ("city", "country")]
-    return Q(Exists(named)) | Q(embedded[0]) | Q(embedded[1])
+    condition = Q(Exists(named))
+    for key in PLACE_FIELDS:
+        condition |= Q(Regex(folded_in_sql(KT(f"exif__embedded__{key}")), Value(wanted)))
+    return condition
 
 
 def _facet_value_or_typed(queryset: QuerySet[Asset], exact, typed) -> QuerySet[Asset]:

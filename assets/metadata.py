@@ -134,6 +134,8 @@ EMBEDDED_LIMITS = {
     "city": 128, "region": 128, "country": 128, "location": 256,
 }
 EMBEDDED_FIELDS = ("keywords", *EMBEDDED_LIMITS)
+# The fields that name where the photo was taken, most precise first (as a place is read out).
+PLACE_FIELDS = ("location", "city", "region", "country")
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -12,6 +12,7 @@ from fractions import Fraction
 from django.urls import reverse
 
 from assets import documents, embedded
+from assets.metadata import PLACE_FIELDS
 from assets.models import Analysis, AnalysisStatus, Asset, Rendition, Status
 from assets.portal.media_display import badge
 from assets.representation import shown
@@ -143,7 +144,7 @@ def embedded_rows(asset: Asset) -> list[tuple[str, str]]:
 def embedded_place(asset: Asset) -> str:
     """The place the file names (sublocation, city, region, country), as one line."""
     data = embedded.embedded_of(asset.exif)
-    return ", ".join(data[key] for key in ("location", "city", "region", "country") if data.get(key))
+    return ", ".join(data[key] for key in PLACE_FIELDS if data.get(key))
 
 
 def embedded_keywords(asset: Asset) -> list[tuple[str, bool]]:

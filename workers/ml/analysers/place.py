@@ -19,8 +19,8 @@ is an error.
 
 Without a GPS position, the place the file itself names (its XMP or IPTC location, city, region
 and country, as ingest read them into ``exif["embedded"]``: what a photographer or an archive wrote)
-is the finding, as written, with ``"source": "file"``: so the photo has a place on its page, in
-the place facet and in "has a place", not only in search. Neither one: an empty result. With
+is the finding, as written, with ``"source": "file"``: so the photo has a place on its page and
+in the place facet, not only in search. Neither one: an empty result. With
 both, the GPS position decides and the file's words stay searchable as embedded metadata.
 """
 
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from assets.metadata import PLACE_FIELDS
 from workers.ml.analysers.base import Analyser, Result, Subject
 from workers.ml.errors import ModelUnavailable
 
@@ -139,16 +140,13 @@ class Place(Analyser):
         return Result("\n".join(unique), data)
 
 
-FILE_PLACE_FIELDS = ("location", "city", "region", "country")  # most precise first, as the text lists them
-
-
 def _named_in_file(subject: Subject) -> Result:
     """The place the file names (`exif["embedded"]`: its location, city, region, country), or an
     empty result. Ingest cleaned and bounded these strings; they are taken as written."""
     embedded = (subject.exif or {}).get("embedded")
     if not isinstance(embedded, dict):
         return Result("", {})
-    named = {key: value.strip() for key in FILE_PLACE_FIELDS
+    named = {key: value.strip() for key in PLACE_FIELDS
              if isinstance(value := embedded.get(key), str) and value.strip()}
     if not named:
         return Result("", {})
