@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from assets.embedded import embedded_of
 from assets.metadata import PLACE_FIELDS
 from workers.ml.analysers.base import Analyser, Result, Subject
 from workers.ml.errors import ModelUnavailable
@@ -143,9 +144,7 @@ class Place(Analyser):
 def _named_in_file(subject: Subject) -> Result:
     """The place the file names (`exif["embedded"]`: its location, city, region, country), or an
     empty result. Ingest cleaned and bounded these strings; they are taken as written."""
-    embedded = (subject.exif or {}).get("embedded")
-    if not isinstance(embedded, dict):
-        return Result("", {})
+    embedded = embedded_of(subject.exif)
     named = {key: value.strip() for key in PLACE_FIELDS
              if isinstance(value := embedded.get(key), str) and value.strip()}
     if not named:
