@@ -1,7 +1,7 @@
 """What a person typed in the search box, understood: words, "quoted phrases", -exclusions,
-field filters (tag:, camera:, place:, type:, before:, after:) and date phrases.
+field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phrases.
 
-    red kayak tag:lake -night "golden hour" camera:canon after:2018 October 2019
+    red kayak tag:lake -night "golden hour" camera:canon after:2018 October 2019 -has:people
 
 - Words and phrases are what the signals score (BM25, text vectors, rerank); a phrase's words
   must also appear together, in order, in one field of a result.
@@ -9,9 +9,14 @@ field filters (tag:, camera:, place:, type:, before:, after:) and date phrases.
 - tag:, camera:, place:, type: filter (case-insensitive; tag: is a whole tag, camera: and place:
   match where a word starts, type: a part of the MIME type: camera:canon, place:paris, type:video
   or type:heic; type: knows what people call the media types: type:photos is type:image). A value
-  with spaces is quoted: place:"new york".
+  with spaces is quoted: place:"new york". has:text and has:people are the library's "has text in
+  the picture" and "has people".
 - before:/after: take a year, a month (2019-05) or a day (2019-05-01) and mean strictly before
   its start or strictly after its end: after:2018 is 2019 on.
+- A filter with a minus leaves out what it matches (-tag:draft, -has:people, -before:2019), as
+  GitHub's and Gmail's search boxes read it; an asset without a date taken is not "before" anything,
+  so -before: keeps it. NOT in capitals before a word, phrase or filter is the same minus (people
+  type it as in Lucene or Google); AND in capitals is dropped (every word counts already).
 - A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
   season follows the photo's hemisphere, as the date-words analyser decides it. A year alone
   stays a word: it matches the date words and any file name or text that holds it.
@@ -26,7 +31,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat, Lower
 
 from assets import facets
@@ -35,16 +40,16 @@ from assets.models import Analysis
 from search.analyzer import analyze
 from search.models import Posting
 
-FIELDS = ("tag", "camera", "place", "type", "before", "after")
+FIELDS = ("tag", "camera", "place", "type", "has", "before", "after")
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 MONTHS["sept"] = 9
 SEASONS = {"spring": "spring", "summer": "summer", "autumn": "autumn", "fall": "autumn", "winter": "winter"}
 YEARS = range(1826, 2200)  # the first photograph to well past any camera clock
 
-# A field filter (its value quoted or not), a quoted phrase (maybe excluded), or a bare word.
+# A field filter (its value quoted or not; maybe negated), a quoted phrase (maybe excluded), or a bare word.
 _PART_RE = re.compile(
-    r'(?P<field>\w+):(?:"(?P<fquoted>[^"]*)"?|(?P<fvalue>\S*))'
+    r'(?P<fneg>-)?(?P<field>\w+):(?:"(?P<fquoted>[^"]*)"?|(?P<fvalue>\S*))'
     r'|(?P<neg>-)?"(?P<phrase>[^"]*)"?'
     r"|(?P<word>\S+)"
 )
@@ -72,13 +77,16 @@ class ParsedQuery:
     taken_from: dt.date | None = None  # taken on this day or later
     months: list[Period] = field(default_factory=list)  # "October 2008": any of them
     seasons: list[tuple[str, int]] = field(default_factory=list)  # ("summer", 2019): any of them
+    has: list[str] = field(default_factory=list)  # analysers that found something: has:people is "faces"
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (filter, value) that must not hold
     understood: list[str] = field(default_factory=list)  # in words, for the page
     problems: list[str] = field(default_factory=list)
 
     @property
     def has_filters(self) -> bool:
         return bool(self.excluded or self.tags or self.cameras or self.places or self.types or self.taken_before
-                    or self.taken_from or self.months or self.seasons or self.phrases)
+                    or self.taken_from or self.months or self.seasons or self.phrases or self.has
+                    or self.left_out)
 
 
 def period_of(value: str) -> Period | None:
@@ -112,59 +120,94 @@ def _year(word: str) -> int | None:
 def parse(query: str) -> ParsedQuery:
     parsed = ParsedQuery()
     words: list[str] = []
+    negate = False  # the part before was NOT
     for match in _PART_RE.finditer(query):
+        if match.group("word") in OPERATORS:
+            negate = match.group("word") == "NOT"
+            continue
+        if match.group("word") == "OR" and _OR_PROBLEM not in parsed.problems:
+            parsed.problems.append(_OR_PROBLEM)
+        negated = negate or bool(match.group("fneg") or match.group("neg"))
+        negate = False
         if match.group("field") is not None:
             name = match.group("field").lower()
             value = (match.group("fquoted") if match.group("fquoted") is not None else match.group("fvalue")).strip()
             if name in FIELDS and value:
-                _filter(parsed, name, value)
+                _filter(parsed, name, value, negated)
             elif name in FIELDS:
                 parsed.problems.append(f"{name}: needs a value, e.g. {name}:{_EXAMPLES[name]}")
+            elif negated and analyze(match.group().lstrip("-")):
+                _exclude(parsed, match.group().lstrip("-"))
             else:
                 words.append(match.group())  # "12:30", "http://…": words, not filters
         elif match.group("phrase") is not None:
             tokens = analyze(match.group("phrase"))
             if not tokens:
                 continue
-            if match.group("neg"):
-                parsed.excluded += tokens
-                parsed.understood.append(f"without “{match.group('phrase').strip()}”")
+            if negated:
+                _exclude(parsed, match.group("phrase").strip())
             else:
                 if len(tokens) > 1:
                     parsed.phrases.append(tokens)
                 words.append(match.group("phrase"))
         else:
             word = match.group("word")
-            if word.startswith("-") and len(word) > 1 and analyze(word[1:]):
-                parsed.excluded += analyze(word[1:])
-                parsed.understood.append(f"without “{word[1:]}”")
+            body = word.lstrip("-")
+            if (negated or body != word) and analyze(body):
+                _exclude(parsed, body)
             else:
                 words.append(word)
     parsed.text = " ".join(_take_date_phrases(parsed, words))
     return parsed
 
 
-_EXAMPLES = {"tag": "beach", "camera": "canon", "place": "paris", "type": "video", "before": "2019-06",
-             "after": "2018"}
+# In capitals, as Lucene and Google read them: NOT leaves out the part after it; AND changes nothing,
+# since every word counts already. OR is not understood, and the page says so: a strong match holds
+# at least half of what the query says (search.cutoff), so "dog OR cat" finds neither alone.
+OPERATORS = ("NOT", "AND")
+_OR_PROBLEM = "OR is not understood: results hold most of the words; search each alternative on its own"
+_EXAMPLES = {"tag": "beach", "camera": "canon", "place": "paris", "type": "video", "has": "people",
+             "before": "2019-06", "after": "2018"}
+# has: what the library's "has text in the picture" and "has people" filters read.
+HAS_WORDS = {"text": facets.TEXT_ANALYSER,
+             **dict.fromkeys(("people", "person", "persons", "face", "faces"), facets.FACES_ANALYSER)}
+HAS_NAMES = {facets.TEXT_ANALYSER: "text in the picture", facets.FACES_ANALYSER: "people"}
 
 
-def _filter(parsed: ParsedQuery, name: str, value: str) -> None:
-    if name in ("before", "after"):
-        period = period_of(value)
-        if period is None:
-            parsed.problems.append(f"{name}:{value} is not a date: use a year, 2019-05 or 2019-05-01")
-        elif name == "before":
-            parsed.taken_before = min(filter(None, (parsed.taken_before, period.start)))
-            parsed.understood.append(f"taken before {value}")
-        else:
-            parsed.taken_from = max(filter(None, (parsed.taken_from, period.end)))
-            parsed.understood.append(f"taken after {value}")
+def _exclude(parsed: ParsedQuery, text: str) -> None:
+    parsed.excluded += analyze(text)
+    parsed.understood.append(f"without “{text}”")
+
+
+def _filter(parsed: ParsedQuery, name: str, value: str, negated: bool = False) -> None:
+    if name in ("before", "after") and period_of(value) is None:
+        parsed.problems.append(f"{name}:{value} is not a date: use a year, 2019-05 or 2019-05-01")
         return
+    if name == "has":
+        if value.lower() not in HAS_WORDS:
+            parsed.problems.append(f"has:{value} is not something the box knows: use has:text or has:people")
+            return
+        value = HAS_WORDS[value.lower()]
     if name == "type":
         value = TYPE_WORDS.get(value.lower(), value)
-    target = {"tag": parsed.tags, "camera": parsed.cameras, "place": parsed.places, "type": parsed.types}[name]
-    target.append(value)
-    parsed.understood.append(f"{name}: {value}")
+    if negated:
+        parsed.left_out.append((name, value))
+    elif name == "before":
+        parsed.taken_before = min(filter(None, (parsed.taken_before, period_of(value).start)))
+    elif name == "after":
+        parsed.taken_from = max(filter(None, (parsed.taken_from, period_of(value).end)))
+    else:
+        {"tag": parsed.tags, "camera": parsed.cameras, "place": parsed.places, "type": parsed.types,
+         "has": parsed.has}[name].append(value)
+    parsed.understood.append(_described(name, value, negated))
+
+
+def _described(name: str, value: str, negated: bool) -> str:
+    if name in ("before", "after"):
+        return f"{'not ' if negated else ''}taken {name} {value}"
+    if name == "has":
+        return f"{'without' if negated else 'has'} {HAS_NAMES[value]}"
+    return f"{'without ' if negated else ''}{name}: {value}"
 
 
 # What people call the media types (type:photos is type:image); other values match a part of the
@@ -208,18 +251,17 @@ _TAG_SEPARATOR = "\x1f"  # cannot occur in a tag (control characters are refused
 def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
     """`visible` narrowed by the query's filters, exclusions and phrases' words (their order is
     checked on the ranked results: `phrase_holds`)."""
-    if parsed.tags:
+    named = {name for name, _ in parsed.left_out}
+    if parsed.tags or "tag" in named:
         joined = Func(F("tags"), Value(_TAG_SEPARATOR), function="array_to_string", output_field=TextField())
         visible = visible.alias(_tags_line=Concat(Value(_TAG_SEPARATOR), Lower(joined), Value(_TAG_SEPARATOR),
                                                   output_field=TextField()))
-    for tag in parsed.tags:
-        visible = visible.filter(_tags_line__contains=f"{_TAG_SEPARATOR}{tag.lower()}{_TAG_SEPARATOR}")
-    for camera in parsed.cameras:
-        visible = visible.alias(_camera=facets.CAMERA).filter(_camera__iregex=facets.starting_a_word(camera))
-    for place in parsed.places:
-        visible = visible.filter(facets.typed_place(place))
-    for kind in parsed.types:
-        visible = visible.filter(Q(media_type__iexact=kind) | Q(mime_type__icontains=kind))
+    if parsed.cameras or "camera" in named:
+        visible = visible.alias(_camera=facets.CAMERA)
+    for name, values in (("tag", parsed.tags), ("camera", parsed.cameras), ("place", parsed.places),
+                         ("type", parsed.types), ("has", parsed.has)):
+        for value in values:
+            visible = visible.filter(_matching(name, value))
     if parsed.taken_before:
         visible = visible.filter(taken_at__lt=_midnight(parsed.taken_before))
     if parsed.taken_from:
@@ -234,12 +276,35 @@ def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
                                            data__year=year))
             for season, year in parsed.seasons
         ))
+    for index, (name, value) in enumerate(parsed.left_out):
+        # Through CASE, so that a condition SQL finds unknown (no camera, no place, no date) counts
+        # as not holding, and the asset stays: NOT of an unknown would leave it out.
+        holds = Case(When(_matching(name, value), then=Value(True)), default=Value(False))
+        visible = visible.alias(**{f"_holds_{index}": holds}).filter(**{f"_holds_{index}": False})
     if parsed.excluded:
         visible = visible.exclude(Exists(Posting.objects.filter(document_id=OuterRef("pk"),
                                                                 term__in=parsed.excluded)))
     for term in phrase_terms_in_sql(parsed):
         visible = visible.filter(Exists(Posting.objects.filter(document_id=OuterRef("pk"), term=term)))
     return visible
+
+
+def _matching(name: str, value: str) -> Q:
+    """The assets filter `name` with `value` picks (narrow() gives tag: and camera: their aliases)."""
+    if name == "tag":
+        return Q(_tags_line__contains=f"{_TAG_SEPARATOR}{value.lower()}{_TAG_SEPARATOR}")
+    if name == "camera":
+        return Q(_camera__iregex=facets.starting_a_word(value))
+    if name == "place":
+        return facets.typed_place(value)
+    if name == "type":
+        return Q(media_type__iexact=value) | Q(mime_type__icontains=value)
+    if name == "has":
+        return Q(facets.has_finding(value))
+    period = period_of(value)
+    if name == "before":
+        return Q(taken_at__lt=_midnight(period.start))
+    return Q(taken_at__gte=_midnight(period.end))  # after
 
 
 def phrase_terms_in_sql(parsed: ParsedQuery) -> list[str]:

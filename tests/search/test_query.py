@@ -47,6 +47,27 @@ def test_what_is_not_understood_is_searched_as_words_and_named():
     assert len(parsed.problems) == 2 and parsed.taken_before is None and parsed.tags == []
 
 
+def test_a_minus_or_not_before_a_filter_leaves_out_what_it_matches():
+    parsed = parse('kayak -tag:draft NOT camera:"EOS 5D" -has:people -before:2019 -type:photos')
+    assert parsed.text == "kayak"
+    assert parsed.left_out == [("tag", "draft"), ("camera", "EOS 5D"), ("has", "faces"), ("before", "2019"),
+                               ("type", "image")]
+    assert parsed.tags == parsed.cameras == parsed.types == parsed.has == [] and parsed.taken_before is None
+    assert parsed.understood == ["without tag: draft", "without camera: EOS 5D", "without people",
+                                 "not taken before 2019", "without type: image"]
+    assert parse("has:text has:Faces").has == ["text_in_image", "faces"]
+    # NOT in capitals is the minus, for words and phrases too; AND changes nothing; OR is named.
+    assert parse('harbour NOT night NOT "golden hour"').excluded == ["night", "golden", "hour"]
+    assert parse("dog AND cat").text == "dog cat" and parse("dog AND cat").problems == []
+    assert parse("dog OR cat OR bird").problems == [
+        "OR is not understood: results hold most of the words; search each alternative on its own"]
+    assert parse("not a dog").excluded == []  # lower case: words
+    # A value the box cannot use is named, never a filter: has:cats, -before:soon, -has:
+    parsed = parse("has:cats -before:soon -has:")
+    assert parsed.has == parsed.left_out == [] and len(parsed.problems) == 3
+    assert parse("--dog").understood == ["without “dog”"]
+
+
 def _ids(user, query, **options):
     response = search(Asset.objects.visible_to(user), SearchRequest(query=query, mode="keyword", **options),
                       user=user)
@@ -150,3 +171,33 @@ def test_excluded_words_and_phrases(alice):
     assert night.pk not in _ids(alice, 'harbour -"at night"', weak=True)
     assert _ids(alice, '"golden hour"', weak=True) == [day.pk]  # the words together and in order
 
+
+
+@pytest.mark.django_db
+def test_filters_left_out_keep_the_assets_they_cannot_judge(alice):
+    """-camera:, -place:, -before: leave out what the filter picks; an asset with no camera, no place
+    or no date taken is not picked by it, so it stays (SQL's NOT of an unknown would drop it)."""
+    canon = make_asset(alice, title="pier", camera_make="Canon", tags=["draft"], taken_at=_taken(2008, 10))
+    nikon = make_asset(alice, title="pier", camera_make="NIKON", taken_at=_taken(2020, 5))
+    unknown = make_asset(alice, title="pier")
+    Analysis.objects.create(asset=nikon, analyser="place", model_id="geonames", text="Siena, Tuscany, Italy",
+                            data={"city": "Siena", "country": "Italy"})
+    Analysis.objects.create(asset=canon, analyser="faces", model_id="mtcnn", text="person\none person")
+    Analysis.objects.create(asset=nikon, analyser="faces", model_id="mtcnn", text="")  # looked: nobody
+    Analysis.objects.create(asset=unknown, analyser="text_in_image", model_id="ocr", text="EXIT")
+    everyone = {canon.pk, nikon.pk, unknown.pk}
+    assert set(_ids(alice, "pier -camera:canon")) == everyone - {canon.pk}
+    assert set(_ids(alice, "pier NOT camera:canon")) == everyone - {canon.pk}
+    assert set(_ids(alice, "pier -place:siena")) == everyone - {nikon.pk}
+    assert set(_ids(alice, "pier -tag:draft")) == everyone - {canon.pk}
+    assert set(_ids(alice, "pier -before:2019")) == everyone - {canon.pk}
+    assert set(_ids(alice, "pier -after:2019")) == everyone - {nikon.pk}
+    assert set(_ids(alice, "pier -type:photos")) == set()
+    assert _ids(alice, "pier has:people") == [canon.pk]
+    assert set(_ids(alice, "pier -has:people")) == {nikon.pk, unknown.pk}
+    assert _ids(alice, "pier has:text") == [unknown.pk]
+    # An editor's correction is what has: reads, as in the library.
+    actions.correct_analysis(alice, canon.pk, "faces", "")
+    assert _ids(alice, "pier has:people") == []
+    # A word that starts like a filter but names none is left out as words, as before.
+    assert set(_ids(alice, "pier -pier:x", weak=True)) == set()
