@@ -20,8 +20,8 @@ field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phr
 - A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
   season follows the photo's hemisphere, as the date-words analyser decides it. A year alone
   stays a word: it matches the date words and any file name or text that holds it.
-Anything not understood (a filter without a value, an impossible date) is searched as words
-and named in `problems`, never an error: the box takes whatever people type.
+Anything not understood (a filter without a value, an impossible date) is left out and named in
+`problems`, never an error: the box takes whatever people type.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def parse(query: str) -> ParsedQuery:
             if name in FIELDS and value:
                 _filter(parsed, name, value, negated)
             elif name in FIELDS:
-                parsed.problems.append(f"{name}: needs a value, e.g. {name}:{_EXAMPLES[name]}")
+                parsed.problems.append(f"{name}: has no value (e.g. {name}:{_EXAMPLES[name]}), so it was left out")
             elif negated and analyze(match.group().lstrip("-")):
                 _exclude(parsed, match.group().lstrip("-"))
             else:
@@ -165,7 +165,7 @@ def parse(query: str) -> ParsedQuery:
 # since every word counts already. OR is not understood, and the page says so: a strong match holds
 # at least half of what the query says (search.cutoff), so "dog OR cat" finds neither alone.
 OPERATORS = ("NOT", "AND")
-_OR_PROBLEM = "OR is not understood: results hold most of the words; search each alternative on its own"
+_OR_PROBLEM = "OR is not understood: a strong match holds most of the words, so search each alternative on its own"
 _EXAMPLES = {"tag": "beach", "camera": "canon", "place": "paris", "type": "video", "has": "people",
              "before": "2019-06", "after": "2018"}
 # has: what the library's "has text in the picture" and "has people" filters read.
@@ -181,11 +181,12 @@ def _exclude(parsed: ParsedQuery, text: str) -> None:
 
 def _filter(parsed: ParsedQuery, name: str, value: str, negated: bool = False) -> None:
     if name in ("before", "after") and period_of(value) is None:
-        parsed.problems.append(f"{name}:{value} is not a date: use a year, 2019-05 or 2019-05-01")
+        parsed.problems.append(f"{name}:{value} is not a date (use a year, 2019-05 or 2019-05-01), so it was left out")
         return
     if name == "has":
         if value.lower() not in HAS_WORDS:
-            parsed.problems.append(f"has:{value} is not something the box knows: use has:text or has:people")
+            parsed.problems.append(f"has:{value} is not something the box knows (use has:text or has:people), "
+                                   "so it was left out")
             return
         value = HAS_WORDS[value.lower()]
     if name == "type":

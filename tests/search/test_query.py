@@ -60,7 +60,7 @@ def test_a_minus_or_not_before_a_filter_leaves_out_what_it_matches():
     assert parse('harbour NOT night NOT "golden hour"').excluded == ["night", "golden", "hour"]
     assert parse("dog AND cat").text == "dog cat" and parse("dog AND cat").problems == []
     assert parse("dog OR cat OR bird").problems == [
-        "OR is not understood: results hold most of the words; search each alternative on its own"]
+        "OR is not understood: a strong match holds most of the words, so search each alternative on its own"]
     assert parse("not a dog").excluded == []  # lower case: words
     # A value the box cannot use is named, never a filter: has:cats, -before:soon, -has:
     parsed = parse("has:cats -before:soon -has:")
