@@ -17,6 +17,10 @@ field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phr
   GitHub's and Gmail's search boxes read it; an asset without a date taken is not "before" anything,
   so -before: keeps it. NOT in capitals before a word, phrase or filter is the same minus (people
   type it as in Lucene or Google); AND in capitals is dropped (every word counts already).
+- OR in capitals between words makes alternatives ("dog OR cat", "red car OR blue truck"): a
+  result is a strong keyword match when it holds most of any one of them, where without OR it must
+  hold most of all the words. Filters and exclusions hold for every alternative; a phrase in an OR
+  query counts as its words.
 - A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
   season follows the photo's hemisphere, as the date-words analyser decides it. A year alone
   stays a word: it matches the date words and any file name or text that holds it.
@@ -78,6 +82,7 @@ class ParsedQuery:
     months: list[Period] = field(default_factory=list)  # "October 2008": any of them
     seasons: list[tuple[str, int]] = field(default_factory=list)  # ("summer", 2019): any of them
     has: list[str] = field(default_factory=list)  # analysers that found something: has:people is "faces"
+    alternatives: list[str] = field(default_factory=list)  # "dog OR cat": each one's words; else empty
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (filter, value) that must not hold
     understood: list[str] = field(default_factory=list)  # in words, for the page
     problems: list[str] = field(default_factory=list)
@@ -119,14 +124,17 @@ def _year(word: str) -> int | None:
 
 def parse(query: str) -> ParsedQuery:
     parsed = ParsedQuery()
-    words: list[str] = []
+    groups: list[list[str]] = [[]]  # the words between ORs
+    words = groups[0]
     negate = False  # the part before was NOT
     for match in _PART_RE.finditer(query):
         if match.group("word") in OPERATORS:
             negate = match.group("word") == "NOT"
             continue
-        if match.group("word") == "OR" and _OR_PROBLEM not in parsed.problems:
-            parsed.problems.append(_OR_PROBLEM)
+        if match.group("word") == "OR":
+            words = []
+            groups.append(words)
+            continue
         negated = negate or bool(match.group("fneg") or match.group("neg"))
         negate = False
         if match.group("field") is not None:
@@ -157,15 +165,32 @@ def parse(query: str) -> ParsedQuery:
                 _exclude(parsed, body)
             else:
                 words.append(word)
-    parsed.text = " ".join(_take_date_phrases(parsed, words))
+    _take_alternatives(parsed, [" ".join(_take_date_phrases(parsed, group)) for group in groups])
     return parsed
 
 
+def _take_alternatives(parsed: ParsedQuery, texts: list[str]) -> None:
+    """The words the signals score, and the alternatives when OR stood between words."""
+    parsed.text = " ".join(text for text in texts if text)
+    alternatives = [text for text in texts if analyze(text)]
+    if len(alternatives) < 2:
+        return  # "OR dog", "dog OR -cat": one alternative, a plain query
+    if len(alternatives) > MAX_ALTERNATIVES:
+        parsed.problems.append(f"more than {MAX_ALTERNATIVES} alternatives joined by OR, so all their words were "
+                               "searched together")
+        return
+    parsed.alternatives = alternatives
+    # A phrase's word order is checked on every result, which cannot hold for the alternatives
+    # that lack it: in an OR query a phrase counts as its words.
+    parsed.phrases = []
+    parsed.understood.append("any of " + ", ".join(f"“{text}”" for text in alternatives))
+
+
 # In capitals, as Lucene and Google read them: NOT leaves out the part after it; AND changes nothing,
-# since every word counts already. OR is not understood, and the page says so: a strong match holds
-# at least half of what the query says (search.cutoff), so "dog OR cat" finds neither alone.
+# since every word counts already. OR (handled in parse) splits the words into alternatives.
 OPERATORS = ("NOT", "AND")
-_OR_PROBLEM = "OR is not understood: a strong match holds most of the words, so search each alternative on its own"
+# Each alternative is one coverage statement when results are judged (search.service).
+MAX_ALTERNATIVES = 8
 _EXAMPLES = {"tag": "beach", "camera": "canon", "place": "paris", "type": "video", "has": "people",
              "before": "2019-06", "after": "2018"}
 # has: what the library's "has text in the picture" and "has people" filters read.

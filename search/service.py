@@ -230,7 +230,9 @@ def _collect(request: SearchRequest, text: str, parsed, visible: QuerySet, encod
         # Unless weak matches were asked for, only documents that could be strong keyword
         # matches: the weak ones are not shown, and leaving them out keeps a query's common
         # words from costing a read of their whole posting lists.
-        coverage = None if request.weak else cutoff.MIN_COVERAGE
+        # An OR query's alternatives are each judged on their own (_coverage): no share of all
+        # its words can rule a document out.
+        coverage = None if request.weak or parsed.alternatives else cutoff.MIN_COVERAGE
         keyword = lambda: bm25_scores(  # noqa: E731
             text, visible=visible, limit=depth, scopes=scopes, min_coverage=coverage
         )
@@ -332,7 +334,7 @@ def _tier(candidate: fusion.Candidate) -> int:
     return 3
 
 
-def _judge(request: SearchRequest, text: str, signals: _Signals, scopes) -> cutoff.Judgement:
+def _judge(request: SearchRequest, text: str, parsed, signals: _Signals, scopes) -> cutoff.Judgement:
     if request.similar_to is not None or request.image is not None:
         # Search by example has no query to fall short of: every neighbour is shown, nearest first.
         judgement = cutoff.Judgement()
@@ -355,9 +357,23 @@ def _judge(request: SearchRequest, text: str, signals: _Signals, scopes) -> cuto
     keyword_ids = [asset_id for asset_id, _ in signals.lists.get(KEYWORD, ())]
     return cutoff.judge(
         signals.lists, literal=set(LITERAL), keyword=KEYWORD,
-        coverage=coverage_for_ids(text, keyword_ids, scopes=scopes) if keyword_ids else {},
+        coverage=_coverage(text, parsed.alternatives, keyword_ids, scopes),
         vector_models=vector_models,
     )
+
+
+def _coverage(text: str, alternatives: list[str], ids: list[int], scopes) -> dict[int, float]:
+    """Each keyword result's share of what the query says; in an OR query, of the alternative it
+    holds most of."""
+    if not ids:
+        return {}
+    if not alternatives:
+        return coverage_for_ids(text, ids, scopes=scopes)
+    best: dict[int, float] = {}
+    for alternative in alternatives:
+        for asset_id, share in coverage_for_ids(alternative, ids, scopes=scopes).items():
+            best[asset_id] = max(best.get(asset_id, 0.0), share)
+    return best
 
 
 def _by_date(candidates: list[fusion.Candidate], visible: QuerySet, newest: bool) -> list[fusion.Candidate]:
@@ -404,7 +420,7 @@ def search(user_visible: QuerySet, request: SearchRequest, encoder: Encoder | No
         texts = _hydrate(visible, [c.asset_id for c in ordered])
         ordered = [c for c in ordered if c.asset_id in texts and query_language.phrase_holds(texts[c.asset_id],
                                                                                              parsed.phrases)]
-    judgement = _judge(request, text, signals, scopes)
+    judgement = _judge(request, text, parsed, signals, scopes)
     strong = sorted((c for c in ordered if c.asset_id in judgement.strong), key=_tier)  # stable: fused order within
     weak = [c for c in ordered if c.asset_id not in judgement.strong]
     if request.sort != "relevance":

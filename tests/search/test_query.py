@@ -8,7 +8,15 @@ import pytest
 
 from assets import actions
 from assets.models import Analysis, Asset
-from search.query import PHRASE_TERMS_IN_SQL, Period, narrow, parse, period_of, phrase_terms_in_sql
+from search.query import (
+    MAX_ALTERNATIVES,
+    PHRASE_TERMS_IN_SQL,
+    Period,
+    narrow,
+    parse,
+    period_of,
+    phrase_terms_in_sql,
+)
 from search.service import FILTERS, SearchRequest, search
 from tests.search.conftest import make_asset
 
@@ -59,8 +67,6 @@ def test_a_minus_or_not_before_a_filter_leaves_out_what_it_matches():
     # NOT in capitals is the minus, for words and phrases too; AND changes nothing; OR is named.
     assert parse('harbour NOT night NOT "golden hour"').excluded == ["night", "golden", "hour"]
     assert parse("dog AND cat").text == "dog cat" and parse("dog AND cat").problems == []
-    assert parse("dog OR cat OR bird").problems == [
-        "OR is not understood: a strong match holds most of the words, so search each alternative on its own"]
     assert parse("not a dog").excluded == []  # lower case: words
     # A value the box cannot use is named, never a filter: has:cats, -before:soon, -has:
     parsed = parse("has:cats -before:soon -has:")
@@ -201,3 +207,29 @@ def test_filters_left_out_keep_the_assets_they_cannot_judge(alice):
     assert _ids(alice, "pier has:people") == []
     # A word that starts like a filter but names none is left out as words, as before.
     assert set(_ids(alice, "pier -pier:x", weak=True)) == set()
+
+
+def test_or_between_words_makes_alternatives_and_filters_hold_for_all():
+    parsed = parse('red car OR "blue truck" -night tag:fleet OR')
+    assert parsed.alternatives == ["red car", "blue truck"] and parsed.text == "red car blue truck"
+    assert parsed.phrases == []  # a phrase in an OR query counts as its words
+    assert parsed.excluded == ["night"] and parsed.tags == ["fleet"]
+    assert parsed.understood[-1] == "any of “red car”, “blue truck”"
+    assert parse("OR dog").alternatives == parse("dog OR -cat").alternatives == []  # one alternative
+    assert parse("dog or cat").alternatives == []  # lower case: a word
+    many = parse(" OR ".join(f"w{index}" for index in range(MAX_ALTERNATIVES + 1)))
+    assert many.alternatives == [] and len(many.problems) == 1
+
+
+@pytest.mark.django_db
+def test_a_result_holding_most_of_one_alternative_is_a_strong_match(alice):
+    """Without OR a strong keyword match holds at least half of what the query says, and a word
+    nobody wrote counts in full; with OR, half of any one alternative."""
+    dog = make_asset(alice, description="a dog on the grass")
+    lizard = make_asset(alice, description="a lizard on a warm rock")
+    make_asset(alice, description="a cat on the sofa")
+    assert _ids(alice, "dog kayak") == []  # "kayak" is in no document: "dog" alone is not enough
+    assert _ids(alice, "dog OR kayak") == [dog.pk]
+    assert sorted(_ids(alice, "dog OR lizard OR kayak")) == sorted([dog.pk, lizard.pk])
+    assert _ids(alice, "dog OR lizard -rock") == [dog.pk]
+    assert _ids(alice, "sofa kayak OR cat rock", weak=True)  # weak ones are still found
