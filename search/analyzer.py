@@ -26,9 +26,10 @@ Decisions, and why:
   "EINFILMVON"), so the words of such runs are indexed after the run for the text in the picture
   (`run_together_words`: the most probable split into English words, pieces of three letters or
   more); the run itself stays, for the query whose words run together the same way.
-- No stemming and no stop words in the index. Queries drop a small English stop list (see
-  `query_terms`): those words sit in most documents, so they add almost nothing to BM25 while
-  costing a posting list the size of the corpus on every query.
+- No stemming and no stop words in the index. Queries drop an English stop list and the words
+  people wrap a request in (see `query_terms`): those words sit in most documents or in none, so
+  they add almost nothing to BM25 while costing a posting list the size of the corpus on every
+  query, and a word in no document would count in full against every match (search.cutoff).
 """
 
 from __future__ import annotations
@@ -87,12 +88,31 @@ TOKEN_RE = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>{_WORD_START}(?:{_WORD_START}
 # Letters then >= 3 digits, or >= 3 digits then letters: a file-name counter glued to its prefix.
 _IDENTIFIER_RE = re.compile(r"^(?:([^\W\d_]+)(\d{3,})|(\d{3,})([^\W\d_]+))$")
 
-# Lucene's English stop set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET): familiar and tiny.
-QUERY_STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
-    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
-    "will", "with",
-})
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words a query says nothing with: the Snowball project's English stop list (snowballstem.org,
+# the list NLTK and Lucene's snowball filters ship), and the words people put around what they look
+# for in a media library ("show me photos of ..."). Dropped from queries only, never from the index,
+# and only beside other words ("the who", "photos" still search for something). Beside saving a
+# posting list, this keeps them out of what a strong match must hold (search.cutoff): a word that
+# no document holds counts in full there, so "show me dogs" did not find the dogs.
+SNOWBALL_STOP_WORDS = _word_set("""
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers
+    herself it its itself they them their theirs themselves what which who whom this that these those am is
+    are was were be been being have has had having do does did doing would should could ought a an the and
+    but if or because as until while of at by for with about against between into through during before
+    after above below to from up down in out on off over under again further then once here there when where
+    why how all any both each few more most other some such no nor not only own same so than too very
+    cannot let s t d ll m re ve
+""")
+REQUEST_WORDS = _word_set("show find photo photos picture pictures pic pics image images taken")
+# Kept: where and when things are ("jumps over a fence", "climbing up a rock"), which captions say.
+PLACE_AND_TIME_WORDS = _word_set("up down out off over under above below between through against during before "
+                                 "after again further once")
+QUERY_STOP_WORDS = (SNOWBALL_STOP_WORDS - PLACE_AND_TIME_WORDS) | REQUEST_WORDS
 
 
 # Plurals no suffix rule makes (nor the "-f" -> "-ves" rule, which "roof" and "chief" break).

@@ -41,7 +41,7 @@ from django.db.models.functions import Concat, Lower
 from assets import facets
 from assets.documents import field_texts
 from assets.models import Analysis
-from search.analyzer import analyze
+from search.analyzer import QUERY_STOP_WORDS, analyze
 from search.models import Posting
 
 FIELDS = ("tag", "camera", "place", "type", "has", "before", "after")
@@ -166,15 +166,19 @@ def parse(query: str) -> ParsedQuery:
             else:
                 words.append(word)
     _take_alternatives(parsed, [" ".join(_take_date_phrases(parsed, group)) for group in groups])
+    if parsed.has_filters and not set(analyze(parsed.text)) - QUERY_STOP_WORDS:
+        # "photos taken in October 2008", "show me tag:beach": the words only wrap the filters.
+        # Searched, they would be words nobody wrote, and no result would hold them.
+        parsed.text = ""
     return parsed
 
 
 def _take_alternatives(parsed: ParsedQuery, texts: list[str]) -> None:
     """The words the signals score, and the alternatives when OR stood between words."""
     parsed.text = " ".join(text for text in texts if text)
-    alternatives = [text for text in texts if analyze(text)]
+    alternatives = [text for text in texts if set(analyze(text)) - QUERY_STOP_WORDS]
     if len(alternatives) < 2:
-        return  # "OR dog", "dog OR -cat": one alternative, a plain query
+        return  # "OR dog", "dog OR -cat", "dog OR the": one alternative, a plain query
     if len(alternatives) > MAX_ALTERNATIVES:
         parsed.problems.append(f"more than {MAX_ALTERNATIVES} alternatives joined by OR, so all their words were "
                                "searched together")

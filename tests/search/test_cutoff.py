@@ -55,6 +55,18 @@ def test_coverage_weighs_each_query_word_by_idf_and_counts_unknown_words_in_full
     assert coverage_for_ids("red zebra", [red.pk])[red.pk] < 0.5  # nobody wrote "zebra"
 
 
+def test_words_wrapped_around_a_request_do_not_count_against_its_matches(alice):
+    """'me', 'my', 'from', 'photos' are in no document here, and a word nobody wrote counts in full
+    against every match: kept in the query, they made the dog a weak match."""
+    dog = make_asset(alice, description="dog on the grass")
+    for n in range(5):
+        make_asset(alice, description=f"cat number {n}")
+    for query in ("show me photos of my dog", "pictures of the dog", "find my dog"):
+        response = search(Asset.objects.visible_to(alice), SearchRequest(query=query, mode="keyword"), user=alice)
+        assert [hit.asset.pk for hit in response.hits] == [dog.pk], query
+        assert response.strong == 1
+
+
 def test_a_word_held_by_few_documents_lists_only_those_and_the_rest_are_not_matches(alice):
     canon = [make_asset(alice, original_filename=f"a{n}.jpg", camera_make="Canon") for n in range(5)]
     for n in range(14):

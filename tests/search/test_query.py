@@ -37,6 +37,9 @@ def test_month_and_season_with_a_year_become_date_filters_and_a_year_alone_stays
     assert parsed.seasons == [("summer", 2019)]
     assert parse("Dec 1999").months == [Period(dt.date(1999, 12, 1), dt.date(2000, 1, 1))]
     assert parse("fall 2020").seasons == [("autumn", 2020)]
+    # Words that only wrap the filters say nothing: the filters alone are the query.
+    assert parse("photos taken in October 2008").text == parse("show me tag:beach").text == ""
+    assert parse("The Who").text == "The Who"  # stop words without a filter are still searched
 
 
 @pytest.mark.parametrize(("value", "period"), [
@@ -217,6 +220,7 @@ def test_or_between_words_makes_alternatives_and_filters_hold_for_all():
     assert parsed.understood[-1] == "any of “red car”, “blue truck”"
     assert parse("OR dog").alternatives == parse("dog OR -cat").alternatives == []  # one alternative
     assert parse("dog or cat").alternatives == []  # lower case: a word
+    assert parse("dog OR the").alternatives == []  # an alternative of stop words says nothing
     many = parse(" OR ".join(f"w{index}" for index in range(MAX_ALTERNATIVES + 1)))
     assert many.alternatives == [] and len(many.problems) == 1
 
