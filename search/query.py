@@ -135,8 +135,8 @@ def parse(query: str) -> ParsedQuery:
             words = []
             groups.append(words)
             continue
-        negated = negate or bool(match.group("fneg") or match.group("neg"))
-        negate = False
+        after_not, negate = negate, False
+        negated = after_not or bool(match.group("fneg") or match.group("neg"))
         if match.group("field") is not None:
             name = match.group("field").lower()
             value = (match.group("fquoted") if match.group("fquoted") is not None else match.group("fvalue")).strip()
@@ -161,7 +161,9 @@ def parse(query: str) -> ParsedQuery:
         else:
             word = match.group("word")
             body = word.lstrip("-")
-            if (negated or body != word) and analyze(body):
+            if after_not and body == word and not set(analyze(word)) - QUERY_STOP_WORDS:
+                words += ["NOT", word]  # "NOT FOR SALE": a title in capitals, not a stop word left out
+            elif (negated or body != word) and analyze(body):
                 _exclude(parsed, body)
             else:
                 words.append(word)

@@ -71,6 +71,7 @@ def test_a_minus_or_not_before_a_filter_leaves_out_what_it_matches():
     assert parse('harbour NOT night NOT "golden hour"').excluded == ["night", "golden", "hour"]
     assert parse("dog AND cat").text == "dog cat" and parse("dog AND cat").problems == []
     assert parse("not a dog").excluded == []  # lower case: words
+    assert parse("NOT FOR SALE").excluded == [] and parse("NOT FOR SALE").text == "NOT FOR SALE"  # a title
     # A value the box cannot use is named, never a filter: has:cats, -before:soon, -has:
     parsed = parse("has:cats -before:soon -has:")
     assert parsed.has == parsed.left_out == [] and len(parsed.problems) == 3
