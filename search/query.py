@@ -21,8 +21,9 @@ field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phr
   result is a strong keyword match when it holds most of any one of them, where without OR it must
   hold most of all the words. Filters and exclusions hold for every alternative; a phrase in an OR
   query counts as its words.
-- A month or season with a year ("October 2008", "summer 2019") filters by the date taken; the
-  season follows the photo's hemisphere, as the date-words analyser decides it. A year alone
+- A month or season with a year ("October 2008", "summer 2019") or a day of a named month ("22
+  October 2008", "Oct 22nd, 2008") filters by the date taken; the season follows the photo's
+  hemisphere, as the date-words analyser decides it. A year alone
   stays a word: it matches the date words and any file name or text that holds it.
 Anything not understood (a filter without a value, an impossible date) is left out and named in
 `problems`, never an error: the box takes whatever people type.
@@ -79,7 +80,7 @@ class ParsedQuery:
     types: list[str] = field(default_factory=list)
     taken_before: dt.date | None = None  # taken strictly before this day
     taken_from: dt.date | None = None  # taken on this day or later
-    months: list[Period] = field(default_factory=list)  # "October 2008": any of them
+    periods: list[Period] = field(default_factory=list)  # "October 2008", "22 October 2008": any of them
     seasons: list[tuple[str, int]] = field(default_factory=list)  # ("summer", 2019): any of them
     has: list[str] = field(default_factory=list)  # analysers that found something: has:people is "faces"
     alternatives: list[str] = field(default_factory=list)  # "dog OR cat": each one's words; else empty
@@ -90,7 +91,7 @@ class ParsedQuery:
     @property
     def has_filters(self) -> bool:
         return bool(self.excluded or self.tags or self.cameras or self.places or self.types or self.taken_before
-                    or self.taken_from or self.months or self.seasons or self.phrases or self.has
+                    or self.taken_from or self.periods or self.seasons or self.phrases or self.has
                     or self.left_out)
 
 
@@ -253,15 +254,23 @@ TYPE_WORDS = {
 
 
 def _take_date_phrases(parsed: ParsedQuery, words: list[str]) -> list[str]:
-    """`words` without the month/season + year pairs, which become date filters."""
+    """`words` without the date phrases, which become date filters: a month or season with its
+    year ("October 2008", "summer 2019") and a day of a named month ("22 October 2008", "Oct 22nd,
+    2008"). A day that does not exist ("30 February 2020") is a word, and its month still a filter."""
     kept: list[str] = []
     index = 0
     while index < len(words):
+        day, used = _named_day(words[index : index + 4])
+        if day is not None:
+            parsed.periods.append(Period(day, day + dt.timedelta(days=1)))
+            parsed.understood.append(f"taken on {day.day} {calendar.month_name[day.month]} {day.year}")
+            index += used
+            continue
         word = words[index].lower().strip(",.")
         year = _year(words[index + 1].strip(",.")) if index + 1 < len(words) else None
         if year is not None and word in MONTHS:
             start = dt.date(year, MONTHS[word], 1)
-            parsed.months.append(Period(start, _next_month(start)))
+            parsed.periods.append(Period(start, _next_month(start)))
             parsed.understood.append(f"taken in {calendar.month_name[start.month]} {year}")
             index += 2
         elif year is not None and word in SEASONS:
@@ -272,6 +281,29 @@ def _take_date_phrases(parsed: ParsedQuery, words: list[str]) -> list[str]:
             kept.append(words[index])
             index += 1
     return kept
+
+
+_DAY_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
+
+
+def _named_day(words: list[str]) -> tuple[dt.date | None, int]:
+    """The day the first words name, day first or month first ("22 October 2008", "22nd of
+    October 2008", "October 22, 2008"), and how many words that took; (None, 0) if they name none."""
+    plain = [word.lower().strip(",.") for word in words]
+    if len(plain) >= 4 and plain[1] == "of":
+        plain, used = [plain[0], *plain[2:4]], 4
+    else:
+        plain, used = plain[:3], 3
+    if len(plain) < 3 or _year(plain[2]) is None:
+        return None, 0
+    for day, month in ((plain[0], plain[1]), (plain[1], plain[0])):
+        match = _DAY_RE.match(day)
+        if match and month in MONTHS:
+            try:
+                return dt.date(_year(plain[2]), MONTHS[month], int(match.group(1))), used
+            except ValueError:
+                return None, 0
+    return None, 0
 
 
 # --- What the query means for the set of assets ----------------------------------------------
@@ -298,9 +330,9 @@ def narrow(visible: QuerySet, parsed: ParsedQuery) -> QuerySet:
         visible = visible.filter(taken_at__lt=_midnight(parsed.taken_before))
     if parsed.taken_from:
         visible = visible.filter(taken_at__gte=_midnight(parsed.taken_from))
-    if parsed.months:
+    if parsed.periods:
         visible = visible.filter(_any(
-            Q(taken_at__gte=_midnight(period.start), taken_at__lt=_midnight(period.end)) for period in parsed.months
+            Q(taken_at__gte=_midnight(period.start), taken_at__lt=_midnight(period.end)) for period in parsed.periods
         ))
     if parsed.seasons:
         visible = visible.filter(_any(

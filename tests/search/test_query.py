@@ -33,9 +33,17 @@ def test_words_filters_exclusions_and_phrases_are_told_apart():
 def test_month_and_season_with_a_year_become_date_filters_and_a_year_alone_stays_a_word():
     parsed = parse("boats October 2008 summer 2019 2012")
     assert parsed.text == "boats 2012"
-    assert parsed.months == [Period(dt.date(2008, 10, 1), dt.date(2008, 11, 1))]
+    assert parsed.periods == [Period(dt.date(2008, 10, 1), dt.date(2008, 11, 1))]
     assert parsed.seasons == [("summer", 2019)]
-    assert parse("Dec 1999").months == [Period(dt.date(1999, 12, 1), dt.date(2000, 1, 1))]
+    assert parse("Dec 1999").periods == [Period(dt.date(1999, 12, 1), dt.date(2000, 1, 1))]
+    # A day of a named month, either way round.
+    day = [Period(dt.date(2008, 10, 22), dt.date(2008, 10, 23))]
+    for query in ("22 October 2008", "October 22, 2008", "Oct 22nd 2008", "22nd of October 2008"):
+        parsed = parse(f"harbour {query}")
+        assert (parsed.periods, parsed.text) == (day, "harbour"), query
+    assert parse("22 October 2008").understood == ["taken on 22 October 2008"]
+    parsed = parse("30 February 2020")  # no such day: a word, and the month still counts
+    assert parsed.periods == [Period(dt.date(2020, 2, 1), dt.date(2020, 3, 1))] and parsed.text == "30"
     assert parse("fall 2020").seasons == [("autumn", 2020)]
     # Words that only wrap the filters say nothing: the filters alone are the query.
     assert parse("photos taken in October 2008").text == parse("show me tag:beach").text == ""
@@ -104,6 +112,7 @@ def test_filters_narrow_every_signal_and_a_filter_alone_lists_newest_first(alice
     assert _ids(alice, "beach before:2019") == [beach.pk]
     assert sorted(_ids(alice, "beach after:2008")) == sorted([other.pk, video.pk])
     assert _ids(alice, "beach October 2008") == [beach.pk]
+    assert _ids(alice, "beach 15 October 2008") == [beach.pk] and _ids(alice, "beach Oct 16th, 2008") == []
     response = search(Asset.objects.visible_to(alice), SearchRequest(query="after:2000", mode="keyword"), user=alice)
     assert [hit.asset.pk for hit in response.hits] == [video.pk, other.pk, beach.pk]
     assert all(FILTERS in hit.explanation["signals"] for hit in response.hits)
