@@ -26,7 +26,12 @@ MAX_WINDOW = MAX_EF_SEARCH
 
 
 class SearchParams(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    q = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=1000,
+        help_text='words, "quoted phrases", -word, OR between alternatives, NOT, and filters: tag:, camera:, '
+                  "place:, type:, has:text, has:people, before:, after: (a minus before a filter leaves out what "
+                  'it picks), and dates such as "October 2008", "summer 2019", "22 October 2008"; what was '
+                  "understood comes back in `understood`, what was not in `problems`")
     mode = serializers.ChoiceField(choices=MODES, default="hybrid")
     fusion = serializers.ChoiceField(choices=FUSION_METHODS, required=False, allow_blank=True, default="")
     rerank = serializers.BooleanField(default=False)
