@@ -16,7 +16,8 @@ field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phr
 - A filter with a minus leaves out what it matches (-tag:draft, -has:people, -before:2019), as
   GitHub's and Gmail's search boxes read it; an asset without a date taken is not "before" anything,
   so -before: keeps it. NOT in capitals before a word, phrase or filter is the same minus (people
-  type it as in Lucene or Google); AND in capitals is dropped (every word counts already).
+  type it as in Lucene or Google), except before a stop word ("NOT FOR SALE" is a title); AND in
+  capitals is dropped (every word counts already).
 - OR in capitals between words makes alternatives ("dog OR cat", "red car OR blue truck"): a
   result is a strong keyword match when it holds most of any one of them, where without OR it must
   hold most of all the words. Filters and exclusions hold for every alternative; a phrase in an OR
@@ -25,8 +26,9 @@ field filters (tag:, camera:, place:, type:, has:, before:, after:) and date phr
   October 2008", "Oct 22nd, 2008") filters by the date taken; the season follows the photo's
   hemisphere, as the date-words analyser decides it. A year alone
   stays a word: it matches the date words and any file name or text that holds it.
-Anything not understood (a filter without a value, an impossible date) is left out and named in
-`problems`, never an error: the box takes whatever people type.
+Words that only wrap the filters ("photos taken in October 2008", search.analyzer's stop words)
+leave the filters alone. Anything not understood (a filter without a value, an impossible date) is
+left out and named in `problems`, never an error: the box takes whatever people type.
 """
 
 from __future__ import annotations
