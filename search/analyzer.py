@@ -95,8 +95,8 @@ def _word_set(text: str) -> frozenset[str]:
 
 # Words a query says nothing with: the Snowball project's English stop list (snowballstem.org;
 # Lucene ships it as snowball/english_stop.txt) without its words of place and time, and the words
-# "taken" and the like that people put around what they look
-# for in a media library ("show me photos of ..."). Dropped from queries only, never from the index,
+# people put around what they look for in a media library ("show me photos taken in ..."). Dropped
+# from queries only, never from the index,
 # and only beside other words ("the who", "photos" still search for something). Beside saving a
 # posting list, this keeps them out of what a strong match must hold (search.cutoff): a word that
 # no document holds counts in full there, so "show me dogs" did not find the dogs.
