@@ -96,10 +96,10 @@ def _word_set(text: str) -> frozenset[str]:
 # Words a query says nothing with: the Snowball project's English stop list (snowballstem.org;
 # Lucene ships it as snowball/english_stop.txt) without its words of place and time, and the words
 # people put around what they look for in a media library ("show me photos taken in ..."). Dropped
-# from queries only, never from the index,
-# and only beside other words ("the who", "photos" still search for something). Beside saving a
-# posting list, this keeps them out of what a strong match must hold (search.cutoff): a word that
-# no document holds counts in full there, so "show me dogs" did not find the dogs.
+# from queries only, never from the index, and only beside other words ("the who", "photos" still
+# search for something). Beside saving a posting list, this keeps them out of what a strong match
+# must hold (search.cutoff): a word that no document holds counts in full there, so "show me dogs"
+# did not find the dogs.
 SNOWBALL_STOP_WORDS = _word_set("""
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers
     herself it its itself they them their theirs themselves what which who whom this that these those am is
