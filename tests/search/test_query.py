@@ -10,6 +10,7 @@ from assets import actions
 from assets.models import Analysis, Asset
 from search.query import (
     MAX_ALTERNATIVES,
+    MAX_FILTERS,
     PHRASE_TERMS_IN_SQL,
     Period,
     narrow,
@@ -84,6 +85,10 @@ def test_a_minus_or_not_before_a_filter_leaves_out_what_it_matches():
     parsed = parse("has:cats -before:soon -has:")
     assert parsed.has == parsed.left_out == [] and len(parsed.problems) == 3
     assert parse("--dog").understood == ["without “dog”"]
+    # A box of hostile length holds at most MAX_FILTERS filters (each is tested on every candidate).
+    many = parse(" ".join(f"-place:p{index}" for index in range(MAX_FILTERS + 5)) + " tag:kept after:2001")
+    assert len(many.left_out) == MAX_FILTERS and many.tags == [] and many.taken_from == dt.date(2002, 1, 1)
+    assert many.problems == [f"more than {MAX_FILTERS} filters, so the rest were left out"]
 
 
 def _ids(user, query, **options):
