@@ -221,6 +221,11 @@ def query_terms(query: str) -> list[str]:
     return kept or tokens
 
 
+def says_something(text: str) -> bool:
+    """Whether `text` holds a word beside the query stop words ("show me the" does not)."""
+    return any(token not in QUERY_STOP_WORDS for token in analyze(text))
+
+
 def weighted_tokens(texts: dict[str, str]) -> list[str]:
     """Every token BM25 indexes for these field texts: each field's tokens as many times as the
     field's weight (BM25F: a word in the title counts three times one in the detected text)."""

@@ -44,7 +44,7 @@ from django.db.models.functions import Concat, Lower
 from assets import facets
 from assets.documents import field_texts
 from assets.models import Analysis
-from search.analyzer import QUERY_STOP_WORDS, analyze
+from search.analyzer import analyze, says_something
 from search.models import Posting
 
 FIELDS = ("tag", "camera", "place", "type", "has", "before", "after")
@@ -164,14 +164,14 @@ def parse(query: str) -> ParsedQuery:
         else:
             word = match.group("word")
             body = word.lstrip("-")
-            if after_not and body == word and not set(analyze(word)) - QUERY_STOP_WORDS:
+            if after_not and body == word and not says_something(word):
                 words += ["NOT", word]  # "NOT FOR SALE": a title in capitals, not a stop word left out
             elif (negated or body != word) and analyze(body):
                 _exclude(parsed, body)
             else:
                 words.append(word)
     _take_alternatives(parsed, [" ".join(_take_date_phrases(parsed, group)) for group in groups])
-    if parsed.has_filters and not set(analyze(parsed.text)) - QUERY_STOP_WORDS:
+    if parsed.has_filters and not says_something(parsed.text):
         # "photos taken in October 2008", "show me tag:beach": the words only wrap the filters.
         # Searched, they would be words nobody wrote, and no result would hold them.
         parsed.text = ""
@@ -181,7 +181,7 @@ def parse(query: str) -> ParsedQuery:
 def _take_alternatives(parsed: ParsedQuery, texts: list[str]) -> None:
     """The words the signals score, and the alternatives when OR stood between words."""
     parsed.text = " ".join(text for text in texts if text)
-    alternatives = [text for text in texts if set(analyze(text)) - QUERY_STOP_WORDS]
+    alternatives = [text for text in texts if says_something(text)]
     if len(alternatives) < 2:
         return  # "OR dog", "dog OR -cat", "dog OR the": one alternative, a plain query
     if len(alternatives) > MAX_ALTERNATIVES:
